@@ -1,0 +1,13 @@
+//! The machinery every socket shares: context, socket base, options, messages, pipes,
+//! mailboxes and errors.
+
+pub mod ctx;
+pub mod error;
+pub mod mailbox;
+pub mod msg;
+pub mod options;
+pub mod pipe;
+pub mod pipes;
+pub mod signaler;
+pub mod socket;
+pub mod timers;

@@ -1,0 +1,391 @@
+//! Messages. A [`Msg`] is what a `zmq_msg_t` holds: it fits in 64 bytes, keeps small payloads
+//! inline (no allocation) and large ones in a reference-counted [`Payload`] that is shared, never
+//! copied, by `zmq_msg_copy` and on its way to the wire.
+
+use std::ffi::CStr;
+use std::sync::Arc;
+
+/// Payloads up to this size live inside the message itself.
+pub const INLINE_CAP: usize = 40;
+
+/// Another frame of the same message follows this one.
+pub const MORE: u8 = 1;
+/// A ZMTP command frame rather than a message frame.
+pub const COMMAND: u8 = 2;
+/// The frame announces the peer's routing id to the socket (first message of a pipe).
+pub const ROUTING_ID: u8 = 4;
+/// ZMTP 3.1 SUBSCRIBE / CANCEL command carried as a message (XPUB/XSUB).
+pub const SUBSCRIBE: u8 = 8;
+pub const CANCEL: u8 = 16;
+
+/// The C free function of `zmq_msg_init_data`.
+pub type FreeFn = unsafe extern "C" fn(data: *mut libc::c_void, hint: *mut libc::c_void);
+
+/// A message frame.
+pub struct Msg {
+    data: Data,
+    flags: u8,
+    routing_id: u32,
+    meta: Option<Arc<Metadata>>,
+}
+
+enum Data {
+    Inline { len: u8, buf: [u8; INLINE_CAP] },
+    Shared(Arc<Payload>),
+}
+
+const _: () = assert!(std::mem::size_of::<Msg>() <= 64);
+const _: () = assert!(std::mem::align_of::<Msg>() <= 8);
+
+/// A heap or user-supplied buffer shared by every message that refers to it.
+pub struct Payload {
+    ptr: *mut u8,
+    len: usize,
+    release: Release,
+}
+
+enum Release {
+    /// Allocated by us as a `Box<[u8]>` of `len` bytes.
+    Boxed,
+    /// Owned by the user; `free(ptr, hint)` is called exactly once when the last reference goes.
+    Free(FreeFn, *mut libc::c_void),
+    /// Constant data (`zmq_send_const`): never freed.
+    Const,
+}
+
+// SAFETY: a Payload is the sole owner of its buffer (or the buffer is constant); the buffer is
+// only freed in Drop, which runs once, on whichever thread drops the last Arc. libzmq documents
+// that the free function may be called from any thread.
+unsafe impl Send for Payload {}
+unsafe impl Sync for Payload {}
+
+impl Drop for Payload {
+    fn drop(&mut self) {
+        match self.release {
+            Release::Boxed => {
+                // SAFETY: ptr/len came from Box::<[u8]>::into_raw in Payload::boxed.
+                drop(unsafe {
+                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.ptr, self.len))
+                });
+            }
+            Release::Free(ffn, hint) => {
+                // SAFETY: the user gave us this buffer and its free function; called once.
+                unsafe { ffn(self.ptr.cast(), hint) }
+            }
+            Release::Const => {}
+        }
+    }
+}
+
+impl Payload {
+    fn boxed(b: Box<[u8]>) -> Payload {
+        let len = b.len();
+        let ptr = Box::into_raw(b) as *mut u8;
+        Payload {
+            ptr,
+            len,
+            release: Release::Boxed,
+        }
+    }
+}
+
+/// Properties of the connection a message arrived on (`zmq_msg_gets`).
+#[derive(Default, Debug)]
+pub struct Metadata {
+    /// (name, NUL-terminated value) pairs.
+    props: Vec<(String, Vec<u8>)>,
+    /// The file descriptor of the connection (ZMQ_SRCFD), or -1.
+    pub fd: i32,
+}
+
+impl Metadata {
+    pub fn new(fd: i32) -> Metadata {
+        Metadata {
+            props: Vec::new(),
+            fd,
+        }
+    }
+
+    /// Adds a property; the value is stored NUL-terminated for the C API.
+    pub fn insert(&mut self, name: &str, value: &[u8]) {
+        let mut v = Vec::with_capacity(value.len() + 1);
+        v.extend_from_slice(value);
+        v.push(0);
+        self.props.retain(|(n, _)| n != name);
+        self.props.push((name.to_string(), v));
+    }
+
+    /// Looks a property up; "Identity" is the deprecated name of "Routing-Id".
+    pub fn get(&self, name: &str) -> Option<&CStr> {
+        let name = if name == "Identity" {
+            "Routing-Id"
+        } else {
+            name
+        };
+        self.props
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| CStr::from_bytes_with_nul(v).ok())
+    }
+}
+
+impl Default for Msg {
+    fn default() -> Self {
+        Msg::new()
+    }
+}
+
+impl Msg {
+    /// An empty message.
+    #[inline]
+    pub const fn new() -> Msg {
+        Msg {
+            data: Data::Inline {
+                len: 0,
+                buf: [0; INLINE_CAP],
+            },
+            flags: 0,
+            routing_id: 0,
+            meta: None,
+        }
+    }
+
+    /// A zero-filled message of `size` bytes, ready to be written through `data_mut`.
+    pub fn with_size(size: usize) -> Msg {
+        if size <= INLINE_CAP {
+            Msg {
+                data: Data::Inline {
+                    len: size as u8,
+                    buf: [0; INLINE_CAP],
+                },
+                ..Msg::new()
+            }
+        } else {
+            Msg::from_box(vec![0u8; size].into_boxed_slice())
+        }
+    }
+
+    /// A message holding a copy of `bytes`.
+    #[inline]
+    pub fn from_slice(bytes: &[u8]) -> Msg {
+        if bytes.len() <= INLINE_CAP {
+            let mut buf = [0; INLINE_CAP];
+            buf[..bytes.len()].copy_from_slice(bytes);
+            Msg {
+                data: Data::Inline {
+                    len: bytes.len() as u8,
+                    buf,
+                },
+                ..Msg::new()
+            }
+        } else {
+            Msg::from_box(bytes.to_vec().into_boxed_slice())
+        }
+    }
+
+    /// A message that takes ownership of a buffer without copying it.
+    pub fn from_vec(v: Vec<u8>) -> Msg {
+        if v.len() <= INLINE_CAP {
+            Msg::from_slice(&v)
+        } else {
+            Msg::from_box(v.into_boxed_slice())
+        }
+    }
+
+    fn from_box(b: Box<[u8]>) -> Msg {
+        Msg {
+            data: Data::Shared(Arc::new(Payload::boxed(b))),
+            ..Msg::new()
+        }
+    }
+
+    /// A message over a user buffer (`zmq_msg_init_data`); `ffn`, if any, frees it once.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for `len` bytes until `ffn` is called (or forever without `ffn`).
+    pub unsafe fn from_user(
+        ptr: *mut u8,
+        len: usize,
+        ffn: Option<FreeFn>,
+        hint: *mut libc::c_void,
+    ) -> Msg {
+        let release = match ffn {
+            Some(f) => Release::Free(f, hint),
+            None => Release::Const,
+        };
+        Msg {
+            data: Data::Shared(Arc::new(Payload { ptr, len, release })),
+            ..Msg::new()
+        }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        match &self.data {
+            Data::Inline { len, .. } => *len as usize,
+            Data::Shared(p) => p.len,
+        }
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn data(&self) -> &[u8] {
+        match &self.data {
+            Data::Inline { len, buf } => &buf[..*len as usize],
+            // SAFETY: the payload owns (or borrows for its lifetime) ptr..ptr+len.
+            Data::Shared(p) => unsafe { std::slice::from_raw_parts(p.ptr, p.len) },
+        }
+    }
+
+    /// Mutable access to the bytes. For a shared payload this writes through to every copy,
+    /// exactly as writing through `zmq_msg_data` does in libzmq.
+    #[inline]
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        match &mut self.data {
+            Data::Inline { len, buf } => &mut buf[..*len as usize],
+            // SAFETY: as in `data`; the C API hands out the same mutable pointer, and we only
+            // create this slice for the duration of a call made by the message's owner.
+            Data::Shared(p) => unsafe { std::slice::from_raw_parts_mut(p.ptr, p.len) },
+        }
+    }
+
+    /// The payload pointer as the C API exposes it (`zmq_msg_data`).
+    #[inline]
+    pub fn data_ptr(&mut self) -> *mut u8 {
+        match &mut self.data {
+            Data::Inline { buf, .. } => buf.as_mut_ptr(),
+            Data::Shared(p) => p.ptr,
+        }
+    }
+
+    /// True when the payload is shared with other messages or owned by the user.
+    pub fn is_shared(&self) -> bool {
+        match &self.data {
+            Data::Inline { .. } => false,
+            Data::Shared(p) => Arc::strong_count(p) > 1 || !matches!(p.release, Release::Boxed),
+        }
+    }
+
+    /// A second message sharing this one's payload (`zmq_msg_copy`).
+    pub fn share(&self) -> Msg {
+        Msg {
+            data: match &self.data {
+                Data::Inline { len, buf } => Data::Inline {
+                    len: *len,
+                    buf: *buf,
+                },
+                Data::Shared(p) => Data::Shared(Arc::clone(p)),
+            },
+            flags: self.flags,
+            routing_id: self.routing_id,
+            meta: self.meta.clone(),
+        }
+    }
+
+    #[inline]
+    pub fn flags(&self) -> u8 {
+        self.flags
+    }
+
+    #[inline]
+    pub fn more(&self) -> bool {
+        self.flags & MORE != 0
+    }
+
+    #[inline]
+    pub fn set_more(&mut self, more: bool) {
+        if more {
+            self.flags |= MORE
+        } else {
+            self.flags &= !MORE
+        }
+    }
+
+    #[inline]
+    pub fn set_flags(&mut self, f: u8) {
+        self.flags |= f;
+    }
+
+    #[inline]
+    pub fn reset_flags(&mut self, f: u8) {
+        self.flags &= !f;
+    }
+
+    #[inline]
+    pub fn is_command(&self) -> bool {
+        self.flags & COMMAND != 0
+    }
+
+    pub fn routing_id(&self) -> u32 {
+        self.routing_id
+    }
+
+    pub fn set_routing_id(&mut self, id: u32) {
+        self.routing_id = id;
+    }
+
+    pub fn metadata(&self) -> Option<&Arc<Metadata>> {
+        self.meta.as_ref()
+    }
+
+    pub fn set_metadata(&mut self, meta: Option<Arc<Metadata>>) {
+        self.meta = meta;
+    }
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Msg")
+            .field("len", &self.len())
+            .field("flags", &self.flags)
+            .field("head", &&self.data()[..self.len().min(16)])
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn small_is_inline_large_is_shared() {
+        let m = Msg::from_slice(b"hello");
+        assert_eq!(m.data(), b"hello");
+        assert!(!m.is_shared());
+        let big = vec![7u8; 1000];
+        let m = Msg::from_slice(&big);
+        assert_eq!(m.len(), 1000);
+        let c = m.share();
+        assert!(c.is_shared() && m.is_shared());
+        assert_eq!(c.data(), &big[..]);
+    }
+
+    static FREED: AtomicUsize = AtomicUsize::new(0);
+    unsafe extern "C" fn count_free(_d: *mut libc::c_void, hint: *mut libc::c_void) {
+        FREED.fetch_add(hint as usize, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn user_free_fn_runs_once_after_last_copy() {
+        let mut buf = [1u8; 8];
+        let m = unsafe { Msg::from_user(buf.as_mut_ptr(), 8, Some(count_free), 5 as *mut _) };
+        let c = m.share();
+        drop(m);
+        assert_eq!(FREED.load(Ordering::SeqCst), 0);
+        std::thread::spawn(move || drop(c)).join().unwrap();
+        assert_eq!(FREED.load(Ordering::SeqCst), 5);
+    }
+
+    #[test]
+    fn metadata_identity_alias() {
+        let mut md = Metadata::new(-1);
+        md.insert("Routing-Id", b"abc");
+        assert_eq!(md.get("Identity").unwrap().to_bytes(), b"abc");
+        assert!(md.get("Peer-Address").is_none());
+    }
+}

@@ -1,0 +1,395 @@
+//! Pipes: the lock-free, bidirectional message queue between a socket and one peer (another
+//! socket for inproc, or the I/O thread's session of a tcp/ipc connection).
+//!
+//! Each direction is a [`Half`]: a queue of frames plus two counters of whole messages
+//! (`written` by its writer, `read` by its reader). A message becomes visible to the reader
+//! only when its last frame is committed, so multipart messages are atomic. The high-water mark
+//! is `written - read`. A side that finds the queue empty (reader) or full (writer) raises a
+//! flag; the other side wakes it through its [`PipeListener`] only when it sees that flag, so
+//! the steady state costs two atomic stores per message and no syscalls.
+
+use super::msg::Msg;
+use crossbeam_queue::SegQueue;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// What happened to a pipe end, as told to its owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PipeEvent {
+    /// Messages arrived after the owner found the pipe empty.
+    Readable,
+    /// Room appeared after the owner found the pipe full.
+    Writable,
+    /// The peer closed its end.
+    Closed,
+}
+
+/// The owner of a pipe end: woken with the token it registered.
+pub trait PipeListener: Send + Sync {
+    fn pipe_event(&self, token: usize, event: PipeEvent);
+}
+
+struct Half {
+    queue: SegQueue<Msg>,
+    written: AtomicU64,
+    read: AtomicU64,
+    reader_asleep: AtomicBool,
+    writer_blocked: AtomicBool,
+    /// The writer will write no more; the reader sees "closed" once it has drained the queue.
+    closed: AtomicBool,
+}
+
+impl Half {
+    fn new() -> Half {
+        Half {
+            queue: SegQueue::new(),
+            written: AtomicU64::new(0),
+            read: AtomicU64::new(0),
+            reader_asleep: AtomicBool::new(false),
+            writer_blocked: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        }
+    }
+}
+
+type Listener = (Arc<dyn PipeListener>, usize);
+
+struct Shared {
+    halves: [Half; 2],
+    listeners: [Mutex<Option<Listener>>; 2],
+    /// An end has been closed (its owner is gone or detached).
+    end_closed: [AtomicBool; 2],
+}
+
+impl Shared {
+    fn notify(&self, side: usize, ev: PipeEvent) {
+        let l = self.listeners[side].lock().clone();
+        if let Some((l, token)) = l {
+            l.pipe_event(token, ev);
+        }
+    }
+}
+
+/// One end of a pipe. Its owner writes to one half and reads from the other.
+pub struct PipeEnd {
+    shared: Arc<Shared>,
+    side: usize,
+    /// Whole messages written / read by this end (the authoritative local copies).
+    written: u64,
+    read: u64,
+    hwm: u64,
+    in_read_msg: bool,
+    in_write_msg: bool,
+    /// Frames of the message being written that are already queued (for rollback by drop).
+    closed: bool,
+}
+
+/// Creates a pipe. `hwm_ab` limits messages from end A to end B, `hwm_ba` the other way;
+/// 0 means unlimited.
+pub fn pipe_pair(hwm_ab: u64, hwm_ba: u64) -> (PipeEnd, PipeEnd) {
+    let shared = Arc::new(Shared {
+        halves: [Half::new(), Half::new()],
+        listeners: [Mutex::new(None), Mutex::new(None)],
+        end_closed: [AtomicBool::new(false), AtomicBool::new(false)],
+    });
+    let end = |side, hwm| PipeEnd {
+        shared: shared.clone(),
+        side,
+        written: 0,
+        read: 0,
+        hwm,
+        in_read_msg: false,
+        in_write_msg: false,
+        closed: false,
+    };
+    (end(0, hwm_ab), end(1, hwm_ba))
+}
+
+impl PipeEnd {
+    #[inline]
+    fn out(&self) -> &Half {
+        &self.shared.halves[self.side]
+    }
+
+    #[inline]
+    fn inp(&self) -> &Half {
+        &self.shared.halves[1 - self.side]
+    }
+
+    /// Registers who is woken for this end. Events that happened before are not replayed:
+    /// the owner must try to read/write once after registering.
+    pub fn set_listener(&self, listener: Arc<dyn PipeListener>, token: usize) {
+        *self.shared.listeners[self.side].lock() = Some((listener, token));
+    }
+
+    /// A stable identity of the pipe (the same for both ends).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
+    }
+
+    pub fn set_hwm(&mut self, hwm: u64) {
+        self.hwm = hwm;
+    }
+
+    /// True when the next frame written starts a message and the HWM lets it in. A false
+    /// return arms a wake-up: the owner gets `Writable` when the reader makes room.
+    #[inline]
+    pub fn check_write(&self) -> bool {
+        if self.in_write_msg {
+            return true;
+        }
+        if self.peer_gone() {
+            return false;
+        }
+        if self.hwm == 0 {
+            return true;
+        }
+        let out = self.out();
+        if self.written - out.read.load(Ordering::Acquire) < self.hwm {
+            return true;
+        }
+        out.writer_blocked.store(true, Ordering::SeqCst);
+        if self.written - out.read.load(Ordering::SeqCst) < self.hwm {
+            out.writer_blocked.store(false, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    /// True when the peer end is closed (writes would go nowhere).
+    #[inline]
+    pub fn peer_gone(&self) -> bool {
+        self.shared.end_closed[1 - self.side].load(Ordering::Acquire)
+    }
+
+    /// Queues a frame, ignoring the HWM (the caller checked it with `check_write`, or is
+    /// an I/O session finishing a batch it already read). Wakes the reader when the frame
+    /// completes a message and the reader was waiting.
+    #[inline]
+    pub fn write(&mut self, msg: Msg) {
+        let more = msg.more();
+        let out = &self.shared.halves[self.side];
+        out.queue.push(msg);
+        self.in_write_msg = more;
+        if !more {
+            self.written += 1;
+            out.written.store(self.written, Ordering::SeqCst);
+            if out.reader_asleep.load(Ordering::SeqCst) && out.reader_asleep.swap(false, Ordering::SeqCst) {
+                self.shared.notify(1 - self.side, PipeEvent::Readable);
+            }
+        }
+    }
+
+    /// True if a whole message (or the rest of one) is ready to read. A false return arms a
+    /// wake-up: the owner gets `Readable` when a message is committed.
+    #[inline]
+    pub fn check_read(&self) -> bool {
+        if self.in_read_msg {
+            return true;
+        }
+        let inp = self.inp();
+        if inp.written.load(Ordering::Acquire) != self.read {
+            return true;
+        }
+        inp.reader_asleep.store(true, Ordering::SeqCst);
+        if inp.written.load(Ordering::SeqCst) != self.read {
+            inp.reader_asleep.store(false, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+
+    /// Takes the next frame, or None when no whole message is waiting (which arms a wake-up).
+    #[inline]
+    pub fn read(&mut self) -> Option<Msg> {
+        if !self.check_read() {
+            return None;
+        }
+        let inp = &self.shared.halves[1 - self.side];
+        let msg = loop {
+            // The writer pushed every frame of a message before committing it, so the pop
+            // succeeds; the loop only guards the formal possibility of a delayed push.
+            if let Some(m) = inp.queue.pop() {
+                break m;
+            }
+            std::hint::spin_loop();
+        };
+        self.in_read_msg = msg.more();
+        if !self.in_read_msg {
+            self.read += 1;
+            inp.read.store(self.read, Ordering::SeqCst);
+            if inp.writer_blocked.load(Ordering::SeqCst) && inp.writer_blocked.swap(false, Ordering::SeqCst) {
+                self.shared.notify(1 - self.side, PipeEvent::Writable);
+            }
+        }
+        Some(msg)
+    }
+
+    /// True once the peer has closed and every message it sent has been read.
+    pub fn is_drained_and_closed(&self) -> bool {
+        !self.in_read_msg
+            && self.inp().closed.load(Ordering::Acquire)
+            && self.inp().written.load(Ordering::Acquire) == self.read
+    }
+
+    /// True if the peer closed its end (messages may still be waiting to be read).
+    pub fn peer_closed(&self) -> bool {
+        self.shared.end_closed[1 - self.side].load(Ordering::Acquire)
+    }
+
+    /// Number of whole messages written but not yet read by the peer.
+    pub fn out_pending(&self) -> u64 {
+        self.written - self.out().read.load(Ordering::Acquire)
+    }
+
+    /// True when the message being written is incomplete (a frame with MORE was written).
+    pub fn in_write_msg(&self) -> bool {
+        self.in_write_msg
+    }
+
+    /// True when the last frame read had MORE set.
+    pub fn in_read_msg(&self) -> bool {
+        self.in_read_msg
+    }
+
+    /// Drops the frames of a partially read message (the reader gives up on it).
+    pub fn skip_rest_of_message(&mut self) {
+        while self.in_read_msg {
+            if self.read().is_none() {
+                break;
+            }
+        }
+    }
+
+    /// Closes this end: the peer reads what is queued, then sees the pipe closed. Frames of
+    /// an unfinished message stay uncommitted and are never delivered.
+    pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        *self.shared.listeners[self.side].lock() = None;
+        self.out().closed.store(true, Ordering::SeqCst);
+        self.shared.end_closed[self.side].store(true, Ordering::SeqCst);
+        self.shared.notify(1 - self.side, PipeEvent::Closed);
+    }
+}
+
+impl Drop for PipeEnd {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[derive(Default)]
+    struct Events(Mutex<Vec<(usize, PipeEvent)>>, AtomicUsize);
+    impl PipeListener for Events {
+        fn pipe_event(&self, token: usize, event: PipeEvent) {
+            self.0.lock().push((token, event));
+            self.1.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn frame(s: &[u8], more: bool) -> Msg {
+        let mut m = Msg::from_slice(s);
+        m.set_more(more);
+        m
+    }
+
+    #[test]
+    fn multipart_is_atomic() {
+        let (mut a, mut b) = pipe_pair(0, 0);
+        a.write(frame(b"1", true));
+        assert!(b.read().is_none(), "first frame must not be visible alone");
+        a.write(frame(b"2", false));
+        assert_eq!(b.read().unwrap().data(), b"1");
+        assert_eq!(b.read().unwrap().data(), b"2");
+        assert!(b.read().is_none());
+    }
+
+    #[test]
+    fn reader_woken_once_after_finding_empty() {
+        let (mut a, mut b) = pipe_pair(0, 0);
+        let ev = Arc::new(Events::default());
+        b.set_listener(ev.clone(), 7);
+        a.write(frame(b"x", false));
+        assert_eq!(ev.1.load(Ordering::SeqCst), 0, "reader was not asleep");
+        b.read().unwrap();
+        assert!(b.read().is_none());
+        a.write(frame(b"y", false));
+        a.write(frame(b"z", false));
+        assert_eq!(*ev.0.lock(), vec![(7, PipeEvent::Readable)]);
+    }
+
+    #[test]
+    fn hwm_blocks_and_wakes_writer() {
+        let (mut a, mut b) = pipe_pair(2, 0);
+        let ev = Arc::new(Events::default());
+        a.set_listener(ev.clone(), 1);
+        assert!(a.check_write());
+        a.write(frame(b"1", false));
+        a.write(frame(b"2", false));
+        assert!(!a.check_write());
+        b.read().unwrap();
+        assert_eq!(*ev.0.lock(), vec![(1, PipeEvent::Writable)]);
+        assert!(a.check_write());
+    }
+
+    #[test]
+    fn close_after_drain() {
+        let (mut a, mut b) = pipe_pair(0, 0);
+        let ev = Arc::new(Events::default());
+        b.set_listener(ev.clone(), 3);
+        a.write(frame(b"1", false));
+        a.write(frame(b"partial", true));
+        a.close();
+        assert!(b.peer_closed());
+        assert!(!b.is_drained_and_closed());
+        assert_eq!(b.read().unwrap().data(), b"1");
+        assert!(b.read().is_none(), "uncommitted frames are never delivered");
+        assert!(b.is_drained_and_closed());
+        assert!(!b.check_write());
+    }
+
+    #[test]
+    fn threads_exchange_a_million_messages_in_order() {
+        let (mut a, mut b) = pipe_pair(100, 0);
+        struct Park(std::thread::Thread);
+        impl PipeListener for Park {
+            fn pipe_event(&self, _: usize, _: PipeEvent) {
+                self.0.unpark();
+            }
+        }
+        let writer = std::thread::spawn(move || {
+            a.set_listener(Arc::new(Park(std::thread::current())), 0);
+            for i in 0u32..200_000 {
+                while !a.check_write() {
+                    std::thread::park_timeout(std::time::Duration::from_millis(10));
+                }
+                a.write(frame(&i.to_le_bytes(), true));
+                a.write(frame(b"tail", false));
+            }
+            a
+        });
+        b.set_listener(Arc::new(Park(std::thread::current())), 0);
+        let mut next = 0u32;
+        while next < 200_000 {
+            match b.read() {
+                Some(m) => {
+                    assert_eq!(m.data(), &next.to_le_bytes());
+                    assert!(m.more());
+                    assert_eq!(b.read().unwrap().data(), b"tail");
+                    next += 1;
+                }
+                None => std::thread::park_timeout(std::time::Duration::from_millis(10)),
+            }
+        }
+        drop(writer.join().unwrap());
+    }
+}

@@ -1,0 +1,161 @@
+//! zmq_proxy, zmq_proxy_steerable and the deprecated zmq_device: forward whole messages
+//! between two sockets, copying them to a capture socket, steered by a control socket.
+
+use super::guard_int;
+use super::poll::zmq_poll;
+use super::types::zmq_pollitem_t;
+use crate::core::error::{Error, Result};
+use crate::core::msg::Msg;
+use crate::core::socket::{Socket, ZMQ_DONTWAIT, ZMQ_POLLIN, ZMQ_SNDMORE};
+use libc::{c_int, c_void};
+
+#[derive(Default)]
+struct Stats {
+    msgs_in: u64,
+    bytes_in: u64,
+    msgs_out: u64,
+    bytes_out: u64,
+}
+
+/// Moves one whole message from `from` to `to` (and a copy to `capture`).
+unsafe fn forward(
+    from: *mut c_void,
+    to: *mut c_void,
+    capture: *mut c_void,
+    from_stats: &mut Stats,
+    to_stats: &mut Stats,
+) -> Result<()> {
+    loop {
+        let mut m = Socket::from_ptr(from)?.recv(ZMQ_DONTWAIT)?;
+        let more = m.more();
+        let len = m.len() as u64;
+        from_stats.bytes_in += len;
+        if !capture.is_null() {
+            let mut c = m.share();
+            Socket::from_ptr(capture)?.send(&mut c, if more { ZMQ_SNDMORE } else { 0 })?;
+        }
+        Socket::from_ptr(to)?.send(&mut m, if more { ZMQ_SNDMORE } else { 0 })?;
+        to_stats.bytes_out += len;
+        if !more {
+            from_stats.msgs_in += 1;
+            to_stats.msgs_out += 1;
+            return Ok(());
+        }
+    }
+}
+
+enum Control {
+    None,
+    Pause,
+    Resume,
+    Terminate,
+    Statistics,
+}
+
+unsafe fn run(
+    frontend: *mut c_void,
+    backend: *mut c_void,
+    capture: *mut c_void,
+    control: *mut c_void,
+) -> Result<c_int> {
+    Socket::from_ptr(frontend)?;
+    Socket::from_ptr(backend)?;
+    let mut items = vec![
+        zmq_pollitem_t { socket: frontend, fd: 0, events: ZMQ_POLLIN, revents: 0 },
+        zmq_pollitem_t { socket: backend, fd: 0, events: ZMQ_POLLIN, revents: 0 },
+    ];
+    if !control.is_null() {
+        Socket::from_ptr(control)?;
+        items.push(zmq_pollitem_t { socket: control, fd: 0, events: ZMQ_POLLIN, revents: 0 });
+    }
+    let mut front = Stats::default();
+    let mut back = Stats::default();
+    let mut paused = false;
+    loop {
+        if zmq_poll(items.as_mut_ptr(), items.len() as c_int, -1) < 0 {
+            return Err(Error::last_os_error());
+        }
+        if items.len() == 3 && items[2].revents & ZMQ_POLLIN != 0 {
+            let ctl = Socket::from_ptr(control)?;
+            let cmd = ctl.recv(ZMQ_DONTWAIT)?;
+            let action = match cmd.data() {
+                b"PAUSE" => Control::Pause,
+                b"RESUME" => Control::Resume,
+                b"TERMINATE" => Control::Terminate,
+                b"STATISTICS" => Control::Statistics,
+                _ => Control::None,
+            };
+            if cmd.more() {
+                while ctl.recv(ZMQ_DONTWAIT)?.more() {}
+            }
+            match action {
+                Control::Pause => paused = true,
+                Control::Resume => paused = false,
+                Control::Terminate => return Ok(0),
+                Control::Statistics => {
+                    if ctl.socket_type() == crate::pattern::ZMQ_REP {
+                        let vals = [
+                            front.msgs_in, front.bytes_in, front.msgs_out, front.bytes_out,
+                            back.msgs_in, back.bytes_in, back.msgs_out, back.bytes_out,
+                        ];
+                        for (i, v) in vals.iter().enumerate() {
+                            let mut m = Msg::from_slice(&v.to_ne_bytes());
+                            ctl.send(&mut m, if i < 7 { ZMQ_SNDMORE } else { 0 })?;
+                        }
+                    }
+                }
+                Control::None => {}
+            }
+            if matches!(action, Control::Pause | Control::Resume | Control::None)
+                && ctl.socket_type() == crate::pattern::ZMQ_REP
+            {
+                let mut m = Msg::from_slice(cmd.data());
+                ctl.send(&mut m, 0)?;
+            }
+        }
+        if paused {
+            continue;
+        }
+        if items[0].revents & ZMQ_POLLIN != 0 {
+            match forward(frontend, backend, capture, &mut front, &mut back) {
+                Ok(()) | Err(Error::EAGAIN) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if items[1].revents & ZMQ_POLLIN != 0 && frontend != backend {
+            match forward(backend, frontend, capture, &mut back, &mut front) {
+                Ok(()) | Err(Error::EAGAIN) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// # Safety
+/// The arguments must be live sockets (capture may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn zmq_proxy(frontend: *mut c_void, backend: *mut c_void, capture: *mut c_void) -> c_int {
+    guard_int(|| run(frontend, backend, capture, std::ptr::null_mut()))
+}
+
+/// # Safety
+/// The arguments must be live sockets (capture and control may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn zmq_proxy_steerable(
+    frontend: *mut c_void,
+    backend: *mut c_void,
+    capture: *mut c_void,
+    control: *mut c_void,
+) -> c_int {
+    guard_int(|| run(frontend, backend, capture, control))
+}
+
+/// The deprecated device API: a proxy without capture.
+///
+/// # Safety
+/// As `zmq_proxy`.
+#[no_mangle]
+pub unsafe extern "C" fn zmq_device(type_: c_int, frontend: *mut c_void, backend: *mut c_void) -> c_int {
+    let _ = type_;
+    zmq_proxy(frontend, backend, std::ptr::null_mut())
+}

@@ -1,0 +1,83 @@
+//! I/O threads. Each runs one mio reactor that owns listeners and sessions (one per tcp/ipc
+//! connection or connect endpoint) and only moves bytes: from the socket into the ZMTP codec
+//! and the kernel, and back. Sockets reach it through a mailbox woken on empty-to-non-empty.
+
+mod reactor;
+mod session;
+
+use crate::core::mailbox::Mailbox;
+use crate::core::options::Options;
+use crate::core::pipe::{PipeEnd, PipeEvent, PipeListener};
+use crate::core::socket::SocketShared;
+use crate::transport::{Endpoint, Listener};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// What a session needs to know of the socket it serves (copied at bind/connect time).
+#[derive(Clone)]
+pub struct SessionConfig {
+    pub socket: Arc<SocketShared>,
+    pub options: Options,
+    /// The endpoint as the socket knows it (for unbind/disconnect).
+    pub endpoint: Arc<str>,
+    /// The socket wants each pipe to start with the peer's routing id.
+    pub wants_routing_id: bool,
+}
+
+pub enum IoCmd {
+    Listen {
+        object: u64,
+        listener: Listener,
+        config: SessionConfig,
+    },
+    Connect {
+        object: u64,
+        endpoint: Endpoint,
+        /// The socket's pipe, created at connect time unless ZMQ_IMMEDIATE.
+        pipe: Option<PipeEnd>,
+        config: SessionConfig,
+    },
+    /// Unbind / disconnect / socket close: stop the object (sessions linger).
+    Close { object: u64 },
+    /// A pipe owned by the object in slot `.0` changed.
+    Pipe(usize, PipeEvent),
+    /// Context termination: exit once every lingering session is done.
+    Stop,
+}
+
+pub(crate) type IoMailbox = Mailbox<IoCmd, mio::Waker>;
+
+/// Wakes an I/O thread's object when one of its pipes changes.
+pub(crate) struct IoPipeListener(pub Arc<IoMailbox>);
+
+impl PipeListener for IoPipeListener {
+    fn pipe_event(&self, token: usize, event: PipeEvent) {
+        self.0.send(IoCmd::Pipe(token, event));
+    }
+}
+
+pub struct IoThread {
+    mailbox: Arc<IoMailbox>,
+    handle: JoinHandle<()>,
+}
+
+impl IoThread {
+    pub fn spawn(index: usize) -> std::io::Result<IoThread> {
+        let poll = mio::Poll::new()?;
+        let waker = mio::Waker::new(poll.registry(), reactor::WAKER)?;
+        let mailbox = Arc::new(Mailbox::new(waker));
+        let mb = mailbox.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("ZMQbg/IO/{index}"))
+            .spawn(move || reactor::Reactor::new(poll, mb).run())?;
+        Ok(IoThread { mailbox, handle })
+    }
+
+    pub fn send(&self, cmd: IoCmd) {
+        self.mailbox.send(cmd);
+    }
+
+    pub fn join(self) {
+        let _ = self.handle.join();
+    }
+}

@@ -1,0 +1,268 @@
+//! The event loop of one I/O thread: readiness events, mailbox commands and timers are
+//! dispatched to the objects (listeners and sessions) kept in a slab indexed by token.
+
+use super::session::Session;
+use super::{IoCmd, IoMailbox, IoPipeListener, SessionConfig};
+use crate::core::pipe::PipeListener;
+use crate::transport::Listener;
+use mio::{Events, Interest, Poll, Token};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub(crate) const WAKER: Token = Token(usize::MAX);
+
+struct ListenerObj {
+    object: u64,
+    listener: Listener,
+    config: SessionConfig,
+}
+
+enum Object {
+    Listener(ListenerObj),
+    Session(Box<Session>),
+}
+
+/// What an object may use of the reactor while it handles an event.
+pub(crate) struct Io<'a> {
+    pub registry: &'a mio::Registry,
+    pub token: usize,
+    pub pipe_listener: &'a Arc<dyn PipeListener>,
+    timers: &'a mut BinaryHeap<Reverse<(Instant, usize)>>,
+}
+
+impl Io<'_> {
+    /// Asks for `on_timer` at `at` (the object re-checks its own deadlines then).
+    pub fn timer(&mut self, at: Instant) {
+        self.timers.push(Reverse((at, self.token)));
+    }
+}
+
+pub(crate) struct Reactor {
+    poll: Poll,
+    mailbox: Arc<IoMailbox>,
+    pipe_listener: Arc<dyn PipeListener>,
+    objects: Vec<Option<Object>>,
+    free: Vec<usize>,
+    by_id: HashMap<u64, Vec<usize>>,
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    stopping: bool,
+}
+
+impl Reactor {
+    pub fn new(poll: Poll, mailbox: Arc<IoMailbox>) -> Reactor {
+        let pipe_listener: Arc<dyn PipeListener> = Arc::new(IoPipeListener(mailbox.clone()));
+        Reactor {
+            poll,
+            mailbox,
+            pipe_listener,
+            objects: Vec::new(),
+            free: Vec::new(),
+            by_id: HashMap::new(),
+            timers: BinaryHeap::new(),
+            stopping: false,
+        }
+    }
+
+    fn insert(&mut self, obj: Object) -> usize {
+        match self.free.pop() {
+            Some(k) => {
+                self.objects[k] = Some(obj);
+                k
+            }
+            None => {
+                self.objects.push(Some(obj));
+                self.objects.len() - 1
+            }
+        }
+    }
+
+    fn io(&mut self, token: usize) -> (Option<&mut Object>, Io<'_>) {
+        let obj = self.objects.get_mut(token).and_then(|o| o.as_mut());
+        (
+            obj,
+            Io {
+                registry: self.poll.registry(),
+                token,
+                pipe_listener: &self.pipe_listener,
+                timers: &mut self.timers,
+            },
+        )
+    }
+
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(256);
+        loop {
+            let timeout = self.timers.peek().map(|Reverse((at, _))| {
+                at.saturating_duration_since(Instant::now())
+            });
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return;
+                }
+            }
+            for ev in events.iter() {
+                if ev.token() == WAKER {
+                    continue;
+                }
+                let token = ev.token().0;
+                let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
+                self.ready(token, readable, writable);
+            }
+            // Commands are cheap to check; do it every round rather than only on the waker's
+            // event, so nothing waits behind a busy connection.
+            if self.mailbox.has_pending() {
+                let mb = self.mailbox.clone();
+                mb.drain(|cmd| self.command(cmd));
+            }
+            let now = Instant::now();
+            while let Some(Reverse((at, token))) = self.timers.peek().copied() {
+                if at > now {
+                    break;
+                }
+                self.timers.pop();
+                let (obj, mut io) = self.io(token);
+                if let Some(Object::Session(s)) = obj {
+                    s.on_timer(&mut io, now);
+                }
+                self.reap(token);
+            }
+            if self.stopping && self.objects.iter().all(|o| o.is_none()) {
+                return;
+            }
+        }
+    }
+
+    fn ready(&mut self, token: usize, readable: bool, writable: bool) {
+        let (obj, mut io) = self.io(token);
+        let mut accepted = Vec::new();
+        match obj {
+            Some(Object::Session(s)) => s.on_ready(&mut io, readable, writable),
+            Some(Object::Listener(l)) => loop {
+                match l.listener.accept() {
+                    Ok(stream) => accepted.push(Session::accepted(
+                        stream,
+                        l.config.clone(),
+                        l.object,
+                    )),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    // WouldBlock, or out of fds / memory: try again on the next event.
+                    Err(_) => break,
+                }
+            },
+            None => {}
+        }
+        for s in accepted {
+            let object = s.owner();
+            let token = self.insert(Object::Session(s));
+            self.by_id.entry(object).or_default().push(token);
+            let (obj, mut io) = self.io(token);
+            if let Some(Object::Session(s)) = obj {
+                s.start(&mut io);
+            }
+            self.reap(token);
+        }
+        self.reap(token);
+    }
+
+    fn command(&mut self, cmd: IoCmd) {
+        match cmd {
+            IoCmd::Listen {
+                object,
+                mut listener,
+                config,
+            } => {
+                if self.stopping {
+                    return;
+                }
+                let token = self.free.last().copied().unwrap_or(self.objects.len());
+                if self
+                    .poll
+                    .registry()
+                    .register(listener.source(), Token(token), Interest::READABLE)
+                    .is_err()
+                {
+                    return;
+                }
+                let t = self.insert(Object::Listener(ListenerObj {
+                    object,
+                    listener,
+                    config,
+                }));
+                debug_assert_eq!(t, token);
+                self.by_id.entry(object).or_default().push(t);
+            }
+            IoCmd::Connect {
+                object,
+                endpoint,
+                pipe,
+                config,
+            } => {
+                let s = Session::connecting(endpoint, pipe, config, object);
+                let token = self.insert(Object::Session(s));
+                self.by_id.entry(object).or_default().push(token);
+                let (obj, mut io) = self.io(token);
+                if let Some(Object::Session(s)) = obj {
+                    s.start(&mut io);
+                }
+                self.reap(token);
+            }
+            IoCmd::Close { object } => {
+                for token in self.by_id.remove(&object).unwrap_or_default() {
+                    self.close(token);
+                }
+            }
+            IoCmd::Pipe(token, ev) => {
+                let (obj, mut io) = self.io(token);
+                if let Some(Object::Session(s)) = obj {
+                    s.on_pipe_event(&mut io, ev);
+                }
+                self.reap(token);
+            }
+            IoCmd::Stop => {
+                self.stopping = true;
+                let tokens: Vec<usize> = (0..self.objects.len()).collect();
+                for token in tokens {
+                    self.close(token);
+                }
+            }
+        }
+    }
+
+    /// Stops an object: a listener goes at once, a session lingers if it must.
+    fn close(&mut self, token: usize) {
+        let (obj, mut io) = self.io(token);
+        match obj {
+            Some(Object::Listener(l)) => {
+                let _ = io.registry.deregister(l.listener.source());
+                self.objects[token] = None;
+                self.free.push(token);
+            }
+            Some(Object::Session(s)) => {
+                s.close(&mut io);
+                self.reap(token);
+            }
+            None => {}
+        }
+    }
+
+    /// Removes a session that has finished.
+    fn reap(&mut self, token: usize) {
+        let done = matches!(self.objects.get(token), Some(Some(Object::Session(s))) if s.is_done());
+        if done {
+            if let Some(Some(Object::Session(mut s))) = self.objects.get_mut(token).map(|o| o.take()) {
+                s.shutdown(self.poll.registry());
+                let owner = s.owner();
+                if let Some(v) = self.by_id.get_mut(&owner) {
+                    v.retain(|&t| t != token);
+                    if v.is_empty() {
+                        self.by_id.remove(&owner);
+                    }
+                }
+            }
+            self.free.push(token);
+        }
+    }
+}

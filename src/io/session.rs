@@ -1,0 +1,527 @@
+//! A session: one tcp/ipc connection (or one connect endpoint and its successive connections)
+//! on an I/O thread. It pumps frames between the socket's pipe and the ZMTP codec, and the
+//! codec's bytes to and from the kernel, reconnecting, timing out handshakes, heartbeating and
+//! lingering as the socket's options say.
+
+use super::reactor::Io;
+use super::SessionConfig;
+use crate::core::msg::{Metadata, Msg, ROUTING_ID};
+use crate::core::pipe::{pipe_pair, PipeEnd, PipeEvent};
+use crate::core::socket::Cmd;
+use crate::pattern;
+use crate::transport::{self, Endpoint, Stream};
+use crate::zmtp::{self, Codec, Event, PeerInfo};
+use mio::{Interest, Token};
+use std::io::{ErrorKind, IoSlice};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Bytes of output gathered before a write, and the most read in one go before yielding.
+const OUT_BATCH: usize = 64 * 1024;
+const MAX_READS_PER_EVENT: usize = 64;
+
+struct Conn {
+    stream: Stream,
+    codec: Codec,
+    connecting: bool,
+    writable: bool,
+    handshake_deadline: Option<Instant>,
+    ping_at: Option<Instant>,
+    ping_timeout_at: Option<Instant>,
+    ttl_deadline: Option<Instant>,
+    ttl: Duration,
+}
+
+pub(crate) struct Session {
+    config: SessionConfig,
+    /// The I/O object id the socket knows: the connect's own, or the listener's.
+    owner: u64,
+    /// Where to reconnect to; None for an accepted connection.
+    connect: Option<Endpoint>,
+    pipe: Option<PipeEnd>,
+    conn: Option<Conn>,
+    reconnect_ivl: i32,
+    reconnect_at: Option<Instant>,
+    /// The socket side has gone: finish sending within the linger period, then stop.
+    lingering: bool,
+    linger_deadline: Option<Instant>,
+    /// The pipe is full: stop reading until the socket makes room.
+    read_paused: bool,
+    /// Frames of an incoming multipart message, committed to the pipe when the last arrives.
+    parts: Vec<Msg>,
+    events: Vec<Event>,
+    meta: Option<Arc<Metadata>>,
+    done: bool,
+}
+
+impl Session {
+    pub fn connecting(
+        endpoint: Endpoint,
+        pipe: Option<PipeEnd>,
+        config: SessionConfig,
+        owner: u64,
+    ) -> Box<Session> {
+        let ivl = config.options.reconnect_ivl;
+        Box::new(Session {
+            config,
+            owner,
+            connect: Some(endpoint),
+            pipe,
+            conn: None,
+            reconnect_ivl: ivl,
+            reconnect_at: None,
+            lingering: false,
+            linger_deadline: None,
+            read_paused: false,
+            parts: Vec::new(),
+            events: Vec::new(),
+            meta: None,
+            done: false,
+        })
+    }
+
+    pub fn accepted(stream: Stream, config: SessionConfig, owner: u64) -> Box<Session> {
+        stream.configure(&config.options);
+        let codec = Codec::new(codec_config(&config));
+        Box::new(Session {
+            reconnect_ivl: config.options.reconnect_ivl,
+            config,
+            owner,
+            connect: None,
+            pipe: None,
+            conn: Some(Conn::new(stream, codec, false)),
+            reconnect_at: None,
+            lingering: false,
+            linger_deadline: None,
+            read_paused: false,
+            parts: Vec::new(),
+            events: Vec::new(),
+            meta: None,
+            done: false,
+        })
+    }
+
+    pub fn owner(&self) -> u64 {
+        self.owner
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// Called once the session has its token.
+    pub fn start(&mut self, io: &mut Io) {
+        if let Some(p) = &self.pipe {
+            p.set_listener(io.pipe_listener.clone(), io.token);
+        }
+        if self.conn.is_some() {
+            self.register(io);
+            self.arm_handshake(io);
+            self.flush(io);
+        } else {
+            self.try_connect(io);
+        }
+    }
+
+    fn register(&mut self, io: &mut Io) {
+        let token = Token(io.token);
+        if let Some(c) = &mut self.conn {
+            if io
+                .registry
+                .register(c.stream.source(), token, Interest::READABLE | Interest::WRITABLE)
+                .is_err()
+            {
+                self.conn = None;
+                self.disconnected(io);
+            }
+        }
+    }
+
+    fn arm_handshake(&mut self, io: &mut Io) {
+        let ivl = self.config.options.handshake_ivl;
+        if let Some(c) = &mut self.conn {
+            if ivl > 0 {
+                let at = Instant::now() + Duration::from_millis(ivl as u64);
+                c.handshake_deadline = Some(at);
+                io.timer(at);
+            }
+        }
+    }
+
+    fn try_connect(&mut self, io: &mut Io) {
+        let Some(ep) = &self.connect else { return };
+        match transport::connect(ep, &self.config.options) {
+            Ok(stream) => {
+                let codec = Codec::new(codec_config(&self.config));
+                self.conn = Some(Conn::new(stream, codec, true));
+                self.register(io);
+                let ct = self.config.options.connect_timeout;
+                if ct > 0 {
+                    if let Some(c) = &mut self.conn {
+                        let at = Instant::now() + Duration::from_millis(ct as u64);
+                        c.handshake_deadline = Some(at);
+                        io.timer(at);
+                    }
+                }
+            }
+            Err(_) => self.schedule_reconnect(io),
+        }
+    }
+
+    fn schedule_reconnect(&mut self, io: &mut Io) {
+        // Without reconnection nothing more happens here; the pipe stays for the socket.
+        if self.connect.is_none() || self.config.options.reconnect_ivl < 0 {
+            return;
+        }
+        let ivl = self.reconnect_ivl.max(0) as u64;
+        let at = Instant::now() + Duration::from_millis(ivl);
+        self.reconnect_at = Some(at);
+        io.timer(at);
+        let max = self.config.options.reconnect_ivl_max;
+        if max > 0 {
+            self.reconnect_ivl = (self.reconnect_ivl.saturating_mul(2)).min(max);
+        }
+    }
+
+    pub fn on_ready(&mut self, io: &mut Io, readable: bool, writable: bool) {
+        let Some(c) = &mut self.conn else { return };
+        if c.connecting {
+            match c.stream.finish_connect() {
+                Ok(()) => {
+                    c.connecting = false;
+                    c.handshake_deadline = None;
+                    c.stream.configure(&self.config.options);
+                    self.reconnect_ivl = self.config.options.reconnect_ivl;
+                    self.arm_handshake(io);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(_) => return self.fail(io),
+            }
+        }
+        if writable {
+            if let Some(c) = &mut self.conn {
+                c.writable = true;
+            }
+        }
+        if readable {
+            self.read(io);
+        }
+        self.flush(io);
+    }
+
+    fn read(&mut self, io: &mut Io) {
+        for _ in 0..MAX_READS_PER_EVENT {
+            if self.read_paused || self.done {
+                return;
+            }
+            let Some(c) = &mut self.conn else { return };
+            let buf = c.codec.read_buffer();
+            let n = match c.stream.read(buf) {
+                Ok(0) => return self.fail(io),
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return self.fail(io),
+            };
+            c.ping_timeout_at = None;
+            if c.ttl_deadline.is_some() {
+                c.ttl_deadline = Some(Instant::now() + c.ttl);
+            }
+            let mut events = std::mem::take(&mut self.events);
+            let r = c.codec.process(n, &mut |ev| events.push(ev));
+            for ev in events.drain(..) {
+                self.handle(io, ev);
+            }
+            self.events = events;
+            if r.is_err() {
+                // Send what the codec queued (e.g. an ERROR command) then drop the peer.
+                self.flush(io);
+                return self.fail(io);
+            }
+            if let Some(p) = &self.pipe {
+                if !p.check_write() && !p.peer_gone() {
+                    self.read_paused = true;
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, io: &mut Io, ev: Event) {
+        match ev {
+            Event::Message(mut m) => {
+                let Some(p) = &mut self.pipe else { return };
+                if p.peer_gone() {
+                    return;
+                }
+                m.set_metadata(self.meta.clone());
+                if m.more() {
+                    self.parts.push(m);
+                } else {
+                    for part in self.parts.drain(..) {
+                        p.write(part);
+                    }
+                    p.write(m);
+                }
+            }
+            Event::Ready(info) => self.handshaken(io, info),
+            Event::Ping { ttl_deciseconds } => {
+                if let Some(c) = &mut self.conn {
+                    if ttl_deciseconds > 0 {
+                        c.ttl = Duration::from_millis(ttl_deciseconds as u64 * 100);
+                        let at = Instant::now() + c.ttl;
+                        c.ttl_deadline = Some(at);
+                        io.timer(at);
+                    }
+                }
+            }
+            Event::Pong | Event::PeerError(_) => {}
+        }
+    }
+
+    fn handshaken(&mut self, io: &mut Io, info: PeerInfo) {
+        let fd = self.conn.as_ref().map(|c| c.stream.fd()).unwrap_or(-1);
+        let mut md = Metadata::new(fd);
+        for (k, v) in &info.properties {
+            let name = if k.eq_ignore_ascii_case("Identity") {
+                "Routing-Id"
+            } else {
+                k.as_str()
+            };
+            md.insert(name, v);
+        }
+        if let Some(addr) = self.conn.as_ref().and_then(|c| c.stream.peer_address()) {
+            md.insert("Peer-Address", addr.as_bytes());
+        }
+        self.meta = Some(Arc::new(md));
+        let opts = &self.config.options;
+        if let Some(c) = &mut self.conn {
+            c.handshake_deadline = None;
+            if opts.heartbeat_ivl > 0 {
+                let at = Instant::now() + Duration::from_millis(opts.heartbeat_ivl as u64);
+                c.ping_at = Some(at);
+                io.timer(at);
+            }
+        }
+        if self.pipe.is_none() {
+            if self.lingering {
+                return;
+            }
+            // Socket end: out = socket -> peer (SNDHWM), in = peer -> socket (RCVHWM).
+            let (sock_end, ours) =
+                pipe_pair(opts.sndhwm.max(0) as u64, opts.rcvhwm.max(0) as u64);
+            ours.set_listener(io.pipe_listener.clone(), io.token);
+            self.pipe = Some(ours);
+            self.announce_routing_id(&info);
+            self.config
+                .socket
+                .mailbox
+                .send(Cmd::Attach(sock_end, self.config.endpoint.clone()));
+        } else {
+            self.announce_routing_id(&info);
+        }
+    }
+
+    /// A ROUTER learns who is on a pipe from the first message in it.
+    fn announce_routing_id(&mut self, info: &PeerInfo) {
+        if !self.config.wants_routing_id {
+            return;
+        }
+        if let Some(p) = &mut self.pipe {
+            let mut m = Msg::from_slice(info.routing_id.as_deref().unwrap_or(&[]));
+            m.set_flags(ROUTING_ID);
+            p.write(m);
+        }
+    }
+
+    /// Moves frames from the pipe into the codec and the codec's bytes into the kernel.
+    fn flush(&mut self, io: &mut Io) {
+        loop {
+            let Some(c) = &mut self.conn else { return };
+            if c.connecting {
+                return;
+            }
+            if c.codec.is_ready() {
+                if let Some(p) = &mut self.pipe {
+                    while c.codec.output_len() < OUT_BATCH {
+                        match p.read() {
+                            Some(m) => c.codec.encode(&m),
+                            None => break,
+                        }
+                    }
+                }
+            }
+            if !c.codec.has_output() || !c.writable {
+                break;
+            }
+            let mut iov: Vec<IoSlice> = Vec::new();
+            c.codec.output_slices(&mut iov);
+            match c.stream.write_vectored(&iov) {
+                Ok(n) => {
+                    drop(iov);
+                    c.codec.advance_output(n);
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    c.writable = false;
+                    break;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    drop(iov);
+                    return self.fail(io);
+                }
+            }
+        }
+        self.check_linger_done();
+    }
+
+    pub fn on_pipe_event(&mut self, io: &mut Io, ev: PipeEvent) {
+        match ev {
+            PipeEvent::Readable => self.flush(io),
+            PipeEvent::Writable => {
+                if self.read_paused {
+                    self.read_paused = false;
+                    self.read(io);
+                    self.flush(io);
+                }
+            }
+            PipeEvent::Closed => {
+                if self.pipe.as_ref().is_some_and(|p| p.peer_closed()) {
+                    self.close(io);
+                    self.flush(io);
+                }
+            }
+        }
+    }
+
+    /// The socket is done with this session: keep sending what is queued for up to LINGER,
+    /// then stop.
+    pub fn close(&mut self, io: &mut Io) {
+        if self.lingering {
+            return;
+        }
+        self.lingering = true;
+        self.read_paused = false;
+        let linger = self.config.socket.linger.load(Ordering::Relaxed);
+        if linger == 0 || self.pipe.is_none() {
+            self.done = true;
+            return;
+        }
+        if linger > 0 {
+            let at = Instant::now() + Duration::from_millis(linger as u64);
+            self.linger_deadline = Some(at);
+            io.timer(at);
+        }
+        self.flush(io);
+    }
+
+    /// While lingering: done once the socket's last message has been handed to the kernel.
+    fn check_linger_done(&mut self) {
+        if !self.lingering || self.done {
+            return;
+        }
+        let drained = self.pipe.as_ref().is_none_or(|p| p.is_drained_and_closed());
+        let written = self.conn.as_ref().is_none_or(|c| !c.codec.has_output());
+        if drained && written {
+            self.done = true;
+        }
+    }
+
+    pub fn on_timer(&mut self, io: &mut Io, now: Instant) {
+        if self.linger_deadline.is_some_and(|d| d <= now) {
+            self.done = true;
+            return;
+        }
+        if self.reconnect_at.is_some_and(|d| d <= now) {
+            self.reconnect_at = None;
+            if self.conn.is_none() {
+                self.try_connect(io);
+            }
+            return;
+        }
+        let Some(c) = &mut self.conn else { return };
+        if c.handshake_deadline.is_some_and(|d| d <= now)
+            || c.ping_timeout_at.is_some_and(|d| d <= now)
+            || c.ttl_deadline.is_some_and(|d| d <= now)
+        {
+            return self.fail(io);
+        }
+        if c.ping_at.is_some_and(|d| d <= now) {
+            let opts = &self.config.options;
+            let ttl_ds = (opts.heartbeat_ttl / 100).min(u16::MAX as i32) as u16;
+            c.codec.encode_ping(ttl_ds, b"");
+            let next = now + Duration::from_millis(opts.heartbeat_ivl as u64);
+            c.ping_at = Some(next);
+            io.timer(next);
+            let timeout = opts.effective_heartbeat_timeout();
+            if timeout > 0 && c.ping_timeout_at.is_none() {
+                let at = now + Duration::from_millis(timeout as u64);
+                c.ping_timeout_at = Some(at);
+                io.timer(at);
+            }
+            self.flush(io);
+        }
+    }
+
+    /// The connection broke or the peer misbehaved: drop it, and reconnect if we connect.
+    fn fail(&mut self, io: &mut Io) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = io.registry.deregister(c.stream.source());
+        }
+        self.disconnected(io);
+    }
+
+    fn disconnected(&mut self, io: &mut Io) {
+        self.parts.clear();
+        self.read_paused = false;
+        self.meta = None;
+        if let Some(p) = &mut self.pipe {
+            // The rest of a message half-sent on the old connection cannot be resumed.
+            p.skip_rest_of_message();
+        }
+        let immediate = self.config.options.immediate != 0;
+        if self.connect.is_none() || immediate {
+            // The socket sees the peer go away.
+            self.pipe = None;
+        }
+        if self.connect.is_none() || (self.lingering && self.pipe.is_none()) {
+            self.done = true;
+            return;
+        }
+        self.schedule_reconnect(io);
+    }
+
+    /// Final cleanup before the reactor drops the session.
+    pub fn shutdown(&mut self, registry: &mio::Registry) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = registry.deregister(c.stream.source());
+        }
+    }
+}
+
+impl Conn {
+    fn new(stream: Stream, codec: Codec, connecting: bool) -> Conn {
+        Conn {
+            stream,
+            codec,
+            connecting,
+            writable: !connecting,
+            handshake_deadline: None,
+            ping_at: None,
+            ping_timeout_at: None,
+            ttl_deadline: None,
+            ttl: Duration::ZERO,
+        }
+    }
+}
+
+fn codec_config(config: &SessionConfig) -> zmtp::Config {
+    let o = &config.options;
+    zmtp::Config {
+        socket_type: pattern::zmtp_name(o.socket_type),
+        routing_id: o.routing_id.clone(),
+        as_server: false,
+        max_msg_size: o.maxmsgsize,
+        metadata: o.metadata.clone(),
+    }
+}

@@ -1,0 +1,98 @@
+//! Socket types. Each file implements [`Pattern`] for one type from the shared helpers:
+//! [`lb::LoadBalancer`] (round-robin out) and [`fq::FairQueue`] (fair-queued in). A pattern
+//! sees pipes and messages only; it knows nothing of transports or the wire.
+
+pub mod dealer;
+pub mod fq;
+pub mod lb;
+pub mod pair;
+pub mod pull;
+pub mod push;
+pub mod rep;
+pub mod req;
+pub mod router;
+
+use crate::core::error::{Error, Result};
+use crate::core::msg::Msg;
+use crate::core::options::Options;
+use crate::core::pipes::Pipes;
+
+pub const ZMQ_PAIR: i32 = 0;
+pub const ZMQ_PUB: i32 = 1;
+pub const ZMQ_SUB: i32 = 2;
+pub const ZMQ_REQ: i32 = 3;
+pub const ZMQ_REP: i32 = 4;
+pub const ZMQ_DEALER: i32 = 5;
+pub const ZMQ_ROUTER: i32 = 6;
+pub const ZMQ_PULL: i32 = 7;
+pub const ZMQ_PUSH: i32 = 8;
+pub const ZMQ_XPUB: i32 = 9;
+pub const ZMQ_XSUB: i32 = 10;
+pub const ZMQ_STREAM: i32 = 11;
+
+/// The socket-type contract (libzmq's `xsend`, `xrecv`, `xhas_in`, ...).
+pub trait Pattern: Send {
+    /// A new pipe joined the socket.
+    fn attach(&mut self, pipes: &mut Pipes, key: usize);
+    /// A pipe is about to be removed.
+    fn terminated(&mut self, pipes: &mut Pipes, key: usize);
+    /// A pipe that was found empty has messages again.
+    fn read_activated(&mut self, pipes: &mut Pipes, key: usize);
+    /// A pipe that was found full has room again.
+    fn write_activated(&mut self, pipes: &mut Pipes, key: usize);
+    /// Sends one frame (MORE flag set on all but the last). Takes the message on success.
+    fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()>;
+    /// Receives one frame, or EAGAIN.
+    fn recv(&mut self, pipes: &mut Pipes) -> Result<Msg>;
+    fn has_in(&mut self, pipes: &mut Pipes) -> bool;
+    fn has_out(&mut self, pipes: &mut Pipes) -> bool;
+    /// The pipe of a `zmq_connect` made under ZMQ_CONNECT_ROUTING_ID: its peer is known by
+    /// this id. Only types that route by id care.
+    fn assign_routing_id(&mut self, _key: usize, _id: Vec<u8>) {}
+    /// A type-specific option; `Ok(false)` if this type does not know it.
+    fn set_option(&mut self, _opt: i32, _val: &[u8]) -> Result<bool> {
+        Ok(false)
+    }
+    fn get_option(&self, _opt: i32, _out: &mut [u8]) -> Result<Option<usize>> {
+        Ok(None)
+    }
+}
+
+/// Creates the pattern of a socket type, or EINVAL for an unknown or unsupported type.
+pub fn create(socket_type: i32, opts: &Options) -> Result<Box<dyn Pattern>> {
+    Ok(match socket_type {
+        ZMQ_PAIR => Box::new(pair::Pair::default()),
+        ZMQ_PUSH => Box::new(push::Push::default()),
+        ZMQ_PULL => Box::new(pull::Pull::default()),
+        ZMQ_DEALER => Box::new(dealer::Dealer::default()),
+        ZMQ_REQ => Box::new(req::Req::default()),
+        ZMQ_REP => Box::new(rep::Rep::default()),
+        ZMQ_ROUTER => Box::new(router::Router::new(opts)),
+        _ => return Err(Error::EINVAL),
+    })
+}
+
+/// The socket type's name in the ZMTP READY command.
+pub fn zmtp_name(socket_type: i32) -> &'static str {
+    match socket_type {
+        ZMQ_PAIR => "PAIR",
+        ZMQ_PUB => "PUB",
+        ZMQ_SUB => "SUB",
+        ZMQ_REQ => "REQ",
+        ZMQ_REP => "REP",
+        ZMQ_DEALER => "DEALER",
+        ZMQ_ROUTER => "ROUTER",
+        ZMQ_PULL => "PULL",
+        ZMQ_PUSH => "PUSH",
+        ZMQ_XPUB => "XPUB",
+        ZMQ_XSUB => "XSUB",
+        ZMQ_STREAM => "STREAM",
+        _ => "UNKNOWN",
+    }
+}
+
+/// Whether the socket wants each new pipe to start with the peer's routing id.
+pub fn wants_routing_id(socket_type: i32) -> bool {
+    socket_type == ZMQ_ROUTER
+}
+

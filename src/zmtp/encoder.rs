@@ -1,0 +1,272 @@
+//! The output side of the codec: frames queued for the wire, in order. Headers and small
+//! bodies are packed into one growing buffer so many frames go out in one write; a large
+//! body stays in its (shared) message and is handed to `writev` by reference, never copied.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use super::{FLAG_COMMAND, FLAG_LONG, LARGE_FRAME};
+use crate::core::msg::Msg;
+
+/// Once this many sent bytes sit at the front of the buffer (and they are at least half of
+/// it), they are dropped by moving the unsent rest down.
+const COMPACT_AT: usize = 64 * 1024;
+
+/// Bytes waiting to be written.
+#[derive(Default)]
+pub struct Encoder {
+    /// Headers, small bodies and commands.
+    buf: Vec<u8>,
+    /// Bytes at the front of `buf` already written.
+    sent: usize,
+    /// Large bodies, each with the offset in `buf` it goes after (non-decreasing).
+    payloads: VecDeque<(usize, Msg)>,
+    /// Bytes of the front payload already written.
+    payload_sent: usize,
+    /// Unwritten bytes of all payloads.
+    payload_bytes: usize,
+}
+
+impl Encoder {
+    pub fn new() -> Encoder {
+        Encoder {
+            buf: Vec::with_capacity(8 * 1024),
+            ..Encoder::default()
+        }
+    }
+
+    /// Queues bytes as they are (the greeting).
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    fn header(&mut self, flags: u8, size: usize) {
+        if size <= u8::MAX as usize {
+            self.buf.extend_from_slice(&[flags, size as u8]);
+        } else {
+            let mut h = [0u8; 9];
+            h[0] = flags | FLAG_LONG;
+            h[1..].copy_from_slice(&(size as u64).to_be_bytes());
+            self.buf.extend_from_slice(&h);
+        }
+    }
+
+    /// Queues one frame whose body is `prefix` followed by the bytes of `body`.
+    pub fn frame(&mut self, flags: u8, prefix: &[u8], body: &Msg) {
+        let len = body.len();
+        self.header(flags, prefix.len() + len);
+        self.buf.extend_from_slice(prefix);
+        if len > LARGE_FRAME {
+            self.payloads.push_back((self.buf.len(), body.share()));
+            self.payload_bytes += len;
+        } else {
+            self.buf.extend_from_slice(body.data());
+        }
+    }
+
+    /// Queues a command frame: name, then the concatenation of `parts`.
+    pub fn command(&mut self, name: &[u8], parts: &[&[u8]]) {
+        debug_assert!(!name.is_empty() && name.len() <= u8::MAX as usize);
+        let size = 1 + name.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+        self.buf.reserve(9 + size);
+        self.header(FLAG_COMMAND, size);
+        self.buf.push(name.len() as u8);
+        self.buf.extend_from_slice(name);
+        for p in parts {
+            self.buf.extend_from_slice(p);
+        }
+    }
+
+    /// Number of bytes waiting.
+    pub fn len(&self) -> usize {
+        self.buf.len() - self.sent + self.payload_bytes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends the waiting bytes, in order, to `iov`.
+    pub fn slices<'a>(&'a self, iov: &mut Vec<IoSlice<'a>>) {
+        let mut pos = self.sent;
+        for (i, (at, msg)) in self.payloads.iter().enumerate() {
+            if *at > pos {
+                iov.push(IoSlice::new(&self.buf[pos..*at]));
+                pos = *at;
+            }
+            let skip = if i == 0 { self.payload_sent } else { 0 };
+            iov.push(IoSlice::new(&msg.data()[skip..]));
+        }
+        if self.buf.len() > pos {
+            iov.push(IoSlice::new(&self.buf[pos..]));
+        }
+    }
+
+    /// Drops the first `n` waiting bytes, which have been written.
+    pub fn advance(&mut self, mut n: usize) {
+        assert!(n <= self.len(), "advanced past the pending output");
+        while n > 0 {
+            let limit = self.payloads.front().map_or(self.buf.len(), |(at, _)| *at);
+            let take = n.min(limit - self.sent);
+            self.sent += take;
+            n -= take;
+            if n == 0 {
+                break;
+            }
+            let Some((_, msg)) = self.payloads.front() else {
+                break;
+            };
+            let size = msg.len();
+            let take = n.min(size - self.payload_sent);
+            self.payload_sent += take;
+            self.payload_bytes -= take;
+            n -= take;
+            if self.payload_sent == size {
+                self.payloads.pop_front();
+                self.payload_sent = 0;
+            }
+        }
+        if self.payloads.is_empty() && self.sent == self.buf.len() {
+            self.buf.clear();
+            self.sent = 0;
+        } else if self.sent >= COMPACT_AT && self.sent * 2 >= self.buf.len() {
+            self.buf.drain(..self.sent);
+            for (at, _) in self.payloads.iter_mut() {
+                *at -= self.sent;
+            }
+            self.sent = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::msg::MORE;
+
+    fn pending(e: &Encoder) -> Vec<u8> {
+        let mut iov = Vec::new();
+        e.slices(&mut iov);
+        let v: Vec<u8> = iov.iter().flat_map(|s| s.iter().copied()).collect();
+        assert_eq!(v.len(), e.len());
+        v
+    }
+
+    #[test]
+    fn short_and_long_headers() {
+        let mut e = Encoder::new();
+        e.frame(0, b"", &Msg::from_slice(b"hi"));
+        assert_eq!(pending(&e), b"\x00\x02hi");
+        e.advance(4);
+        assert!(e.is_empty());
+
+        let m = Msg::from_slice(&[7u8; 255]);
+        e.frame(MORE, b"", &m);
+        let out = pending(&e);
+        assert_eq!(&out[..2], &[1, 255]);
+        assert_eq!(out.len(), 257);
+        e.advance(out.len());
+
+        let m = Msg::from_slice(&[7u8; 256]);
+        e.frame(0, b"", &m);
+        let out = pending(&e);
+        assert_eq!(&out[..9], &[2, 0, 0, 0, 0, 0, 0, 1, 0]);
+        assert_eq!(out.len(), 9 + 256);
+        e.advance(out.len());
+
+        e.frame(0, b"", &Msg::new());
+        assert_eq!(pending(&e), [0, 0]);
+    }
+
+    #[test]
+    fn command_frames() {
+        let mut e = Encoder::new();
+        e.command(b"PING", &[&[0, 10], b"ctx"]);
+        assert_eq!(pending(&e), b"\x04\x0a\x04PING\x00\x0actx");
+        e.advance(e.len());
+        let big = vec![1u8; 300];
+        e.command(b"READY", &[&big]);
+        let out = pending(&e);
+        assert_eq!(&out[..9], &[6, 0, 0, 0, 0, 0, 0, 1, 50]);
+        assert_eq!(&out[9..15], b"\x05READY");
+    }
+
+    #[test]
+    fn large_body_goes_by_reference() {
+        let mut e = Encoder::new();
+        let big = Msg::from_slice(&vec![9u8; LARGE_FRAME + 1]);
+        e.frame(0, b"", &Msg::from_slice(b"a"));
+        e.frame(MORE, b"", &big);
+        e.frame(0, b"", &Msg::from_slice(b"b"));
+        assert!(big.is_shared(), "the encoder keeps a share, not a copy");
+        let mut iov = Vec::new();
+        e.slices(&mut iov);
+        assert_eq!(iov.len(), 3);
+        assert_eq!(iov[1].as_ptr(), big.data().as_ptr());
+        assert_eq!(iov[0].len(), 3 + 9);
+        assert_eq!(iov[2].len(), 3);
+        drop(iov);
+        let total = e.len();
+        assert_eq!(total, 3 + 9 + LARGE_FRAME + 1 + 3);
+
+        // Write it back in awkward pieces and check the byte stream.
+        let whole = pending(&e);
+        let mut got = Vec::new();
+        for step in [5usize, 7, 1, 4000, 5000, 20] {
+            let p = pending(&e);
+            let n = step.min(p.len());
+            got.extend_from_slice(&p[..n]);
+            e.advance(n);
+        }
+        let rest = pending(&e);
+        got.extend_from_slice(&rest);
+        e.advance(rest.len());
+        assert_eq!(got, whole);
+        assert!(e.is_empty());
+        assert!(!big.is_shared(), "the share is released once written");
+    }
+
+    #[test]
+    fn prefix_with_large_body() {
+        let mut e = Encoder::new();
+        let topic = Msg::from_slice(&vec![3u8; LARGE_FRAME + 10]);
+        e.frame(FLAG_COMMAND, b"\x09SUBSCRIBE", &topic);
+        let out = pending(&e);
+        let size = u64::from_be_bytes(out[1..9].try_into().unwrap()) as usize;
+        assert_eq!(out[0], FLAG_COMMAND | FLAG_LONG);
+        assert_eq!(size, 10 + LARGE_FRAME + 10);
+        assert_eq!(&out[9..19], b"\x09SUBSCRIBE");
+        assert_eq!(out.len(), 9 + size);
+    }
+
+    #[test]
+    fn compaction_keeps_order() {
+        let mut e = Encoder::new();
+        let big = Msg::from_slice(&vec![5u8; LARGE_FRAME * 2]);
+        let mut expect = Vec::new();
+        let mut got = Vec::new();
+        for round in 0..200u32 {
+            for i in 0..50u32 {
+                let body = (round * 50 + i).to_be_bytes();
+                e.frame(0, b"", &Msg::from_slice(&body));
+                expect.extend_from_slice(&[0, 4]);
+                expect.extend_from_slice(&body);
+            }
+            if round % 7 == 0 {
+                e.frame(0, b"", &big);
+                expect.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 0x40, 0]);
+                expect.extend_from_slice(big.data());
+            }
+            // Write a bit less than was queued so a tail always stays behind.
+            let p = pending(&e);
+            let n = p.len() - p.len() / 3;
+            got.extend_from_slice(&p[..n]);
+            e.advance(n);
+            assert!(e.buf.len() < 4 * COMPACT_AT, "buffer kept growing");
+        }
+        let p = pending(&e);
+        got.extend_from_slice(&p);
+        e.advance(p.len());
+        assert_eq!(got, expect);
+    }
+}
