@@ -7,6 +7,7 @@ use super::options::Options;
 use super::pipe::{pipe_pair, PipeEnd};
 use super::socket::{Cmd, Socket, SocketShared};
 use crate::io::{IoCmd, IoThread};
+use crate::pattern;
 use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -57,7 +58,7 @@ struct InprocPeer {
 struct PendingConnect {
     pipe: PipeEnd,
     connector_rcvhwm: i32,
-    connector_sndhwm: i32,
+    connector_type: i32,
 }
 
 #[derive(Default)]
@@ -322,10 +323,15 @@ impl CtxInner {
         Ok(pending
             .into_iter()
             .map(|mut p| {
-                // Our routing id goes first in the direction towards the connector.
                 p.pipe.set_hwm(sum_hwm(opts.sndhwm, p.connector_rcvhwm));
-                let _ = p.connector_sndhwm;
-                p.pipe.write(routing_id_msg(&opts.routing_id));
+                // The connector wrote its routing id first, not knowing who would bind;
+                // drop it if we do not route by id.
+                if !pattern::wants_routing_id(opts.socket_type) {
+                    let _ = p.pipe.read();
+                }
+                if pattern::wants_routing_id(p.connector_type) {
+                    p.pipe.write(routing_id_msg(&opts.routing_id));
+                }
                 p.pipe
             })
             .collect())
@@ -335,13 +341,11 @@ impl CtxInner {
     pub(crate) fn inproc_connect(
         &self,
         name: &str,
-        socket: &Arc<SocketShared>,
         opts: &Options,
     ) -> Result<PipeEnd> {
         if name.is_empty() {
             return Err(Error::EINVAL);
         }
-        let _ = socket;
         let mut reg = self.inproc.lock();
         match reg.bound.get(name) {
             Some(peer) => {
@@ -349,10 +353,13 @@ impl CtxInner {
                     sum_hwm(opts.sndhwm, peer.rcvhwm),
                     sum_hwm(peer.sndhwm, opts.rcvhwm),
                 );
-                // Each side's routing id is the first message the other side reads; sockets
-                // that do not route by id skip it.
-                ours.write(routing_id_msg(&opts.routing_id));
-                theirs.write(routing_id_msg(&peer.routing_id));
+                // A side that routes by id reads the other's routing id first.
+                if pattern::wants_routing_id(peer.socket.socket_type) {
+                    ours.write(routing_id_msg(&opts.routing_id));
+                }
+                if pattern::wants_routing_id(opts.socket_type) {
+                    theirs.write(routing_id_msg(&peer.routing_id));
+                }
                 peer.socket.mailbox.send(Cmd::Attach(theirs, format!("inproc://{name}").into()));
                 Ok(ours)
             }
@@ -365,7 +372,7 @@ impl CtxInner {
                     .push(PendingConnect {
                         pipe: theirs,
                         connector_rcvhwm: opts.rcvhwm,
-                        connector_sndhwm: opts.sndhwm,
+                        connector_type: opts.socket_type,
                     });
                 Ok(ours)
             }

@@ -23,6 +23,8 @@ pub enum PipeEvent {
     Writable,
     /// The peer closed its end.
     Closed,
+    /// The connection behind the peer end was re-established (subscriptions must be resent).
+    Hiccup,
 }
 
 /// The owner of a pipe end: woken with the token it registered.
@@ -260,6 +262,11 @@ impl PipeEnd {
                 break;
             }
         }
+    }
+
+    /// Tells the peer end's owner that the connection behind this end was re-established.
+    pub fn send_hiccup(&self) {
+        self.shared.notify(1 - self.side, PipeEvent::Hiccup);
     }
 
     /// Closes this end: the peer reads what is queued, then sees the pipe closed. Frames of

@@ -154,6 +154,11 @@ impl Socket {
                     self.pattern.write_activated(&mut self.pipes, key);
                 }
             }
+            Cmd::Pipe(key, PipeEvent::Hiccup) => {
+                if self.pipes.get(key).is_some() {
+                    self.pattern.hiccuped(&mut self.pipes, key);
+                }
+            }
             Cmd::Pipe(key, PipeEvent::Closed) => {
                 let Some(p) = self.pipes.get(key) else { return };
                 if p.is_drained_and_closed() || (p.peer_closed() && !self.reads()) {
@@ -404,13 +409,6 @@ impl Socket {
                     uri: resolved.into(),
                     kind: EndpointKind::Io { thread, object },
                 });
-                // Also let unbind find it by the name the user gave (e.g. with a wildcard).
-                if uri != &*resolved_arc {
-                    self.endpoints.push(EndpointRec {
-                        uri: uri.into(),
-                        kind: EndpointKind::Io { thread, object },
-                    });
-                }
             }
         }
         Ok(())
@@ -420,11 +418,12 @@ impl Socket {
         self.process_commands()?;
         let ep = Endpoint::parse(uri)?;
         let uri_arc: Arc<str> = uri.into();
+        self.last_endpoint = uri.as_bytes().to_vec();
         let assigned = (!self.options.connect_routing_id.is_empty())
             .then(|| std::mem::take(&mut self.options.connect_routing_id));
         match ep {
             Endpoint::Inproc(name) => {
-                let ours = self.ctx.inproc_connect(&name, &self.shared, &self.options)?;
+                let ours = self.ctx.inproc_connect(&name, &self.options)?;
                 self.attach(ours, uri_arc.clone(), assigned);
                 self.endpoints.push(EndpointRec {
                     uri: uri_arc,

@@ -52,6 +52,8 @@ pub(crate) struct Session {
     parts: Vec<Msg>,
     events: Vec<Event>,
     meta: Option<Arc<Metadata>>,
+    /// A connection on this session's pipe has completed before (the next one is a reconnect).
+    reconnected: bool,
     done: bool,
 }
 
@@ -77,6 +79,7 @@ impl Session {
             parts: Vec::new(),
             events: Vec::new(),
             meta: None,
+            reconnected: false,
             done: false,
         })
     }
@@ -98,6 +101,7 @@ impl Session {
             parts: Vec::new(),
             events: Vec::new(),
             meta: None,
+            reconnected: false,
             done: false,
         })
     }
@@ -319,6 +323,12 @@ impl Session {
                 .send(Cmd::Attach(sock_end, self.config.endpoint.clone()));
         } else {
             self.announce_routing_id(&info);
+            if self.reconnected {
+                if let Some(p) = &self.pipe {
+                    p.send_hiccup();
+                }
+            }
+            self.reconnected = true;
         }
     }
 
@@ -385,6 +395,7 @@ impl Session {
                     self.flush(io);
                 }
             }
+            PipeEvent::Hiccup => {}
             PipeEvent::Closed => {
                 if self.pipe.as_ref().is_some_and(|p| p.peer_closed()) {
                     self.close(io);

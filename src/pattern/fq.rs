@@ -50,6 +50,7 @@ impl FairQueue {
             if let Some(m) = pipes.get_mut(key).and_then(|p| p.read()) {
                 if !m.more() {
                     self.in_msg = None;
+                    self.current += 1;
                 }
                 return Some((m, key));
             }
@@ -61,22 +62,20 @@ impl FairQueue {
             }
             let key = self.active[self.current];
             if let Some(p) = pipes.get_mut(key) {
-                {
-                    if let Some(m) = p.read() {
-                        if m.flags() & ROUTING_ID != 0 && !m.more() {
-                            // A peer's routing id, for sockets that route by id; skip it.
-                            continue;
-                        }
-                        if m.more() {
-                            self.in_msg = Some(key);
-                        } else {
-                            self.current += 1;
-                        }
-                        return Some((m, key));
+                if let Some(m) = p.read() {
+                    if m.flags() & ROUTING_ID != 0 && !m.more() {
+                        // A peer's routing id, for sockets that route by id; skip it.
+                        continue;
                     }
-                    if p.is_drained_and_closed() {
-                        pipes.mark_dead(key);
+                    if m.more() {
+                        self.in_msg = Some(key);
+                    } else {
+                        self.current += 1;
                     }
+                    return Some((m, key));
+                }
+                if p.is_drained_and_closed() {
+                    pipes.mark_dead(key);
                 }
             }
             self.active.swap_remove(self.current);

@@ -48,6 +48,7 @@ impl LoadBalancer {
         if let Some(target) = self.in_msg {
             if !more {
                 self.in_msg = None;
+                self.current += 1;
             }
             let m = std::mem::take(msg);
             match target.and_then(|k| pipes.get_mut(k)) {

@@ -46,6 +46,8 @@ pub trait Pattern: Send {
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Msg>;
     fn has_in(&mut self, pipes: &mut Pipes) -> bool;
     fn has_out(&mut self, pipes: &mut Pipes) -> bool;
+    /// The connection behind a pipe was re-established (XSUB resends its subscriptions).
+    fn hiccuped(&mut self, _pipes: &mut Pipes, _key: usize) {}
     /// The pipe of a `zmq_connect` made under ZMQ_CONNECT_ROUTING_ID: its peer is known by
     /// this id. Only types that route by id care.
     fn assign_routing_id(&mut self, _key: usize, _id: Vec<u8>) {}

@@ -38,9 +38,6 @@ impl TcpEndpoint {
             .strip_prefix('[')
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
-        if host.is_empty() {
-            return Err(Error::EINVAL);
-        }
         // libzmq reads the port as a number and keeps its low 16 bits (so ":99999" is port
         // 34463); a value that truncates to 0 is refused.
         let port = match port {
@@ -58,7 +55,7 @@ impl TcpEndpoint {
     }
 
     pub fn validate_connect(&self) -> Result<()> {
-        if self.port.is_none() || self.host == "*" {
+        if self.port.is_none() || self.host == "*" || self.host.is_empty() {
             return Err(Error::EINVAL);
         }
         Ok(())
@@ -309,7 +306,7 @@ mod tests {
         let e = TcpEndpoint::parse("127.0.0.1:0;localhost:80").unwrap();
         assert_eq!(e.source.unwrap().host, "127.0.0.1");
         assert!(TcpEndpoint::parse("host:").is_err());
-        assert!(TcpEndpoint::parse(":80").is_err());
+        assert!(TcpEndpoint::parse(":80").unwrap().validate_connect().is_err());
         assert!(TcpEndpoint::parse("*:80").unwrap().validate_connect().is_err());
     }
 

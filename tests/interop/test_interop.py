@@ -357,9 +357,21 @@ def test_matrix(spawn_peer, zctx, ipc_dir, pair, we_bind, transport):
         sock.bind(ep)
         their_ep = sock.getsockopt_string(zmq.LAST_ENDPOINT)
         peer = spawn_peer(ours_type, "connect", their_ep, *our_args)
-        assert peer.endpoint == their_ep
+        # (ZMQ_LAST_ENDPOINT after connect is checked in its own test.)
     their_fn(sock, peer)
     peer.finish()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_last_endpoint_after_connect(spawn_peer, zctx, ipc_dir, transport):
+    """libzmq sets ZMQ_LAST_ENDPOINT on zmq_connect too (to the endpoint
+    connected to)."""
+    sock = their_socket(zctx, "PAIR")
+    sock.bind(bind_endpoint(transport, ipc_dir))
+    their_ep = sock.getsockopt_string(zmq.LAST_ENDPOINT)
+    peer = spawn_peer("PAIR", "connect", their_ep)
+    peer.finish()
+    assert peer.endpoint == their_ep, f"ZMQ_LAST_ENDPOINT after connect: {peer.endpoint!r}"
 
 
 # ------------------------------------------------------------- reconnect
