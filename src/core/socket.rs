@@ -434,7 +434,9 @@ impl Socket {
                 transport::validate_connect(&ep)?;
                 // Unless ZMQ_IMMEDIATE, the pipe exists from now on so messages can be queued
                 // before the connection is up, and it survives reconnects.
-                let pipe = if self.options.immediate == 0 {
+                let pipe = if self.options.immediate == 0
+                    && self.options.socket_type != pattern::ZMQ_STREAM
+                {
                     let (ours, theirs) = pipe_pair(self.out_hwm(), self.in_hwm());
                     self.attach(ours, uri_arc.clone(), assigned);
                     Some(theirs)

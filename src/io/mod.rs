@@ -4,6 +4,7 @@
 
 mod reactor;
 mod session;
+mod wire;
 
 use crate::core::mailbox::Mailbox;
 use crate::core::options::Options;

@@ -20,7 +20,7 @@ struct ListenerObj {
 }
 
 enum Object {
-    Listener(ListenerObj),
+    Listener(Box<ListenerObj>),
     Session(Box<Session>),
 }
 
@@ -186,11 +186,11 @@ impl Reactor {
                 {
                     return;
                 }
-                let t = self.insert(Object::Listener(ListenerObj {
+                let t = self.insert(Object::Listener(Box::new(ListenerObj {
                     object,
                     listener,
                     config,
-                }));
+                })));
                 debug_assert_eq!(t, token);
                 self.by_id.entry(object).or_default().push(t);
             }

@@ -10,6 +10,7 @@ use crate::core::pipe::{pipe_pair, PipeEnd, PipeEvent};
 use crate::core::socket::Cmd;
 use crate::pattern;
 use crate::transport::{self, Endpoint, Stream};
+use super::wire::{Raw, Wire};
 use crate::zmtp::{self, Codec, Event, PeerInfo};
 use mio::{Interest, Token};
 use std::io::{ErrorKind, IoSlice};
@@ -23,7 +24,7 @@ const MAX_READS_PER_EVENT: usize = 64;
 
 struct Conn {
     stream: Stream,
-    codec: Codec,
+    codec: Wire,
     connecting: bool,
     writable: bool,
     handshake_deadline: Option<Instant>,
@@ -86,7 +87,7 @@ impl Session {
 
     pub fn accepted(stream: Stream, config: SessionConfig, owner: u64) -> Box<Session> {
         stream.configure(&config.options);
-        let codec = Codec::new(codec_config(&config));
+        let codec = new_wire(&config);
         Box::new(Session {
             reconnect_ivl: config.options.reconnect_ivl,
             config,
@@ -122,6 +123,7 @@ impl Session {
         if self.conn.is_some() {
             self.register(io);
             self.arm_handshake(io);
+            self.raw_ready(io);
             self.flush(io);
         } else {
             self.try_connect(io);
@@ -157,7 +159,7 @@ impl Session {
         let Some(ep) = &self.connect else { return };
         match transport::connect(ep, &self.config.options) {
             Ok(stream) => {
-                let codec = Codec::new(codec_config(&self.config));
+                let codec = new_wire(&self.config);
                 self.conn = Some(Conn::new(stream, codec, true));
                 self.register(io);
                 let ct = self.config.options.connect_timeout;
@@ -198,6 +200,7 @@ impl Session {
                     c.stream.configure(&self.config.options);
                     self.reconnect_ivl = self.config.options.reconnect_ivl;
                     self.arm_handshake(io);
+                    self.raw_ready(io);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(_) => return self.fail(io),
@@ -344,6 +347,14 @@ impl Session {
         }
     }
 
+    /// A raw (STREAM) connection needs no handshake: it is ready once connected.
+    fn raw_ready(&mut self, io: &mut Io) {
+        let info = self.conn.as_mut().and_then(|c| c.codec.take_raw_ready());
+        if let Some(info) = info {
+            self.handshaken(io, info);
+        }
+    }
+
     /// Moves frames from the pipe into the codec and the codec's bytes into the kernel.
     fn flush(&mut self, io: &mut Io) {
         loop {
@@ -360,6 +371,9 @@ impl Session {
                         }
                     }
                 }
+            }
+            if c.codec.wants_close() {
+                return self.fail(io);
             }
             if !c.codec.has_output() || !c.writable {
                 break;
@@ -460,7 +474,7 @@ impl Session {
         if c.ping_at.is_some_and(|d| d <= now) {
             let opts = &self.config.options;
             let ttl_ds = (opts.heartbeat_ttl / 100).min(u16::MAX as i32) as u16;
-            c.codec.encode_ping(ttl_ds, b"");
+            c.codec.encode_ping(ttl_ds);
             let next = now + Duration::from_millis(opts.heartbeat_ivl as u64);
             c.ping_at = Some(next);
             io.timer(next);
@@ -490,7 +504,9 @@ impl Session {
             // The rest of a message half-sent on the old connection cannot be resumed.
             p.skip_rest_of_message();
         }
-        let immediate = self.config.options.immediate != 0;
+        // ZMQ_IMMEDIATE and STREAM sockets have a pipe per connection, not per endpoint.
+        let immediate = self.config.options.immediate != 0
+            || self.config.options.socket_type == pattern::ZMQ_STREAM;
         if self.connect.is_none() || immediate {
             // The socket sees the peer go away.
             self.pipe = None;
@@ -511,7 +527,7 @@ impl Session {
 }
 
 impl Conn {
-    fn new(stream: Stream, codec: Codec, connecting: bool) -> Conn {
+    fn new(stream: Stream, codec: Wire, connecting: bool) -> Conn {
         Conn {
             stream,
             codec,
@@ -523,6 +539,14 @@ impl Conn {
             ttl_deadline: None,
             ttl: Duration::ZERO,
         }
+    }
+}
+
+fn new_wire(config: &SessionConfig) -> Wire {
+    if config.options.socket_type == pattern::ZMQ_STREAM {
+        Wire::Raw(Raw::new())
+    } else {
+        Wire::Zmtp(Codec::new(codec_config(config)))
     }
 }
 

@@ -11,6 +11,7 @@ pub mod push;
 pub mod rep;
 pub mod req;
 pub mod router;
+pub mod stream;
 
 use crate::core::error::{Error, Result};
 use crate::core::msg::Msg;
@@ -70,6 +71,7 @@ pub fn create(socket_type: i32, opts: &Options) -> Result<Box<dyn Pattern>> {
         ZMQ_REQ => Box::new(req::Req::default()),
         ZMQ_REP => Box::new(rep::Rep::default()),
         ZMQ_ROUTER => Box::new(router::Router::new(opts)),
+        ZMQ_STREAM => Box::new(stream::Stream::default()),
         _ => return Err(Error::EINVAL),
     })
 }
@@ -95,6 +97,6 @@ pub fn zmtp_name(socket_type: i32) -> &'static str {
 
 /// Whether the socket wants each new pipe to start with the peer's routing id.
 pub fn wants_routing_id(socket_type: i32) -> bool {
-    socket_type == ZMQ_ROUTER
+    socket_type == ZMQ_ROUTER || socket_type == ZMQ_STREAM
 }
 

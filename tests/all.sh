@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Every test: Rust unit and integration tests, lint, the C tests through CMake/ctest, interop
+# with real libzmq (pyzmq) and the LD_PRELOAD / LD_LIBRARY_PATH swap. Exits non-zero if any
+# suite fails; the last line counts suites.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash tests/setup.sh || exit 1
+BUILD=${BUILD_DIR:-build}
+passed=0
+failed=0
+failures=()
+suite() {
+    local name=$1
+    shift
+    echo "=== $name"
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        failures+=("$name")
+    fi
+}
+
+suite "cargo fmt" cargo fmt --all -- --check
+suite "cargo clippy" cargo clippy --all-targets -- -D warnings
+suite "cargo test" cargo test --release
+build() {
+    cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+        cmake --build "$BUILD" -j2 &&
+        cmake --install "$BUILD" --prefix "$BUILD/install" >/dev/null
+}
+suite "cmake build + install" build
+suite "ctest" ctest --test-dir "$BUILD" --output-on-failure -j2 --timeout 120
+suite "interop + preload" env ZMQ_UNDER_TEST_PREFIX="$PWD/$BUILD/install" bash tests/interop/run.sh
+
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
