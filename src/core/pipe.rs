@@ -83,8 +83,9 @@ pub struct PipeEnd {
     hwm: u64,
     in_read_msg: bool,
     in_write_msg: bool,
-    /// Frames of the message being written that are already queued (for rollback by drop).
     closed: bool,
+    /// ZMQ_CONFLATE on the reading side: only the newest whole message is delivered.
+    conflate: bool,
 }
 
 /// Creates a pipe. `hwm_ab` limits messages from end A to end B, `hwm_ba` the other way;
@@ -104,6 +105,7 @@ pub fn pipe_pair(hwm_ab: u64, hwm_ba: u64) -> (PipeEnd, PipeEnd) {
         in_read_msg: false,
         in_write_msg: false,
         closed: false,
+        conflate: false,
     };
     (end(0, hwm_ab), end(1, hwm_ba))
 }
@@ -202,12 +204,31 @@ impl PipeEnd {
         false
     }
 
+    /// ZMQ_CONFLATE: `read` skips to the newest whole message, dropping older ones.
+    pub fn set_conflate(&mut self, on: bool) {
+        self.conflate = on;
+    }
+
     /// Takes the next frame, or None when no whole message is waiting (which arms a wake-up).
     #[inline]
     pub fn read(&mut self) -> Option<Msg> {
         if !self.check_read() {
             return None;
         }
+        if self.conflate && !self.in_read_msg {
+            let newest = self.inp().written.load(Ordering::Acquire);
+            while newest - self.read > 1 {
+                self.read_frame_raw();
+                self.skip_rest_of_message();
+            }
+        }
+        self.read_frame_raw()
+    }
+
+    /// Pops the next frame (a whole message is known to be committed) and does the
+    /// bookkeeping: message count, and waking a writer blocked on the HWM.
+    #[inline]
+    fn read_frame_raw(&mut self) -> Option<Msg> {
         let inp = &self.shared.halves[1 - self.side];
         let msg = loop {
             // The writer pushed every frame of a message before committing it, so the pop
@@ -346,6 +367,19 @@ mod tests {
         b.read().unwrap();
         assert_eq!(*ev.0.lock(), vec![(1, PipeEvent::Writable)]);
         assert!(a.check_write());
+    }
+
+    #[test]
+    fn conflate_delivers_only_the_newest() {
+        let (mut a, mut b) = pipe_pair(0, 0);
+        b.set_conflate(true);
+        for i in 0..5u8 {
+            a.write(frame(&[i], false));
+        }
+        assert_eq!(b.read().unwrap().data(), &[4]);
+        assert!(b.read().is_none());
+        a.write(frame(b"x", false));
+        assert_eq!(b.read().unwrap().data(), b"x");
     }
 
     #[test]

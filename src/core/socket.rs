@@ -183,8 +183,14 @@ impl Socket {
     fn attach(&mut self, pipe: PipeEnd, endpoint: Arc<str>, assigned_id: Option<Vec<u8>>) -> usize {
         let key = self.pipes.insert(pipe, endpoint);
         let listener: Arc<dyn PipeListener> = self.shared.clone();
-        if let Some(p) = self.pipes.get(key) {
+        let conflate = self.options.conflate != 0;
+        if let Some(p) = self.pipes.get_mut(key) {
             p.set_listener(listener, key);
+            if conflate {
+                // Keep only the newest message; a conflating pipe never blocks its writer.
+                p.set_conflate(true);
+                p.set_hwm(0);
+            }
         }
         if let Some(id) = assigned_id {
             self.pattern.assign_routing_id(key, id);

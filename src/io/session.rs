@@ -117,8 +117,13 @@ impl Session {
 
     /// Called once the session has its token.
     pub fn start(&mut self, io: &mut Io) {
-        if let Some(p) = &self.pipe {
+        let conflate = self.config.options.conflate != 0;
+        if let Some(p) = &mut self.pipe {
             p.set_listener(io.pipe_listener.clone(), io.token);
+            if conflate {
+                p.set_conflate(true);
+                p.set_hwm(0);
+            }
         }
         if self.conn.is_some() {
             self.register(io);
@@ -315,9 +320,13 @@ impl Session {
                 return;
             }
             // Socket end: out = socket -> peer (SNDHWM), in = peer -> socket (RCVHWM).
-            let (sock_end, ours) =
+            let (sock_end, mut ours) =
                 pipe_pair(opts.sndhwm.max(0) as u64, opts.rcvhwm.max(0) as u64);
             ours.set_listener(io.pipe_listener.clone(), io.token);
+            if opts.conflate != 0 {
+                ours.set_conflate(true);
+                ours.set_hwm(0);
+            }
             self.pipe = Some(ours);
             self.announce_routing_id(&info);
             self.config
