@@ -105,3 +105,58 @@ impl FairQueue {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::msg::MORE;
+    use crate::core::pipe::{pipe_pair, PipeEnd};
+
+    fn setup(n: usize) -> (Pipes, FairQueue, Vec<PipeEnd>) {
+        let mut pipes = Pipes::default();
+        let mut fq = FairQueue::default();
+        let mut peers = Vec::new();
+        for _ in 0..n {
+            let (ours, theirs) = pipe_pair(0, 0);
+            let k = pipes.insert(ours, "test".into());
+            fq.attach(k);
+            peers.push(theirs);
+        }
+        (pipes, fq, peers)
+    }
+
+    #[test]
+    fn takes_turns_and_keeps_multipart_together() {
+        let (mut pipes, mut fq, mut peers) = setup(2);
+        for (i, p) in peers.iter_mut().enumerate() {
+            for j in 0..2u8 {
+                let mut head = Msg::from_slice(&[i as u8, j]);
+                head.set_flags(MORE);
+                p.write(head);
+                p.write(Msg::from_slice(b"end"));
+            }
+        }
+        let mut order = Vec::new();
+        while let Some((m, k)) = fq.recv(&mut pipes) {
+            assert!(m.more());
+            let (tail, k2) = fq.recv(&mut pipes).unwrap();
+            assert_eq!((tail.data(), k2), (&b"end"[..], k));
+            order.push(m.data().to_vec());
+        }
+        assert_eq!(order, vec![vec![0, 0], vec![1, 0], vec![0, 1], vec![1, 1]]);
+        assert!(!fq.has_in(&mut pipes));
+    }
+
+    #[test]
+    fn routing_id_frames_are_skipped_and_closed_pipes_reported() {
+        let (mut pipes, mut fq, mut peers) = setup(1);
+        let mut id = Msg::from_slice(b"peer");
+        id.set_flags(ROUTING_ID);
+        peers[0].write(id);
+        peers[0].write(Msg::from_slice(b"data"));
+        peers[0].close();
+        assert_eq!(fq.recv(&mut pipes).unwrap().0.data(), b"data");
+        assert!(fq.recv(&mut pipes).is_none());
+        assert_eq!(pipes.take_dead(), vec![0]);
+    }
+}

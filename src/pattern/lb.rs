@@ -95,3 +95,64 @@ impl LoadBalancer {
         false
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::msg::MORE;
+    use crate::core::pipe::{pipe_pair, PipeEnd};
+
+    fn setup(n: usize, hwm: u64) -> (Pipes, LoadBalancer, Vec<PipeEnd>) {
+        let mut pipes = Pipes::default();
+        let mut lb = LoadBalancer::default();
+        let mut peers = Vec::new();
+        for _ in 0..n {
+            let (ours, theirs) = pipe_pair(hwm, 0);
+            let k = pipes.insert(ours, "test".into());
+            lb.attach(k);
+            peers.push(theirs);
+        }
+        (pipes, lb, peers)
+    }
+
+    #[test]
+    fn round_robin_keeps_multipart_together() {
+        let (mut pipes, mut lb, mut peers) = setup(2, 0);
+        for i in 0..4u8 {
+            let mut a = Msg::from_slice(&[i]);
+            a.set_flags(MORE);
+            lb.send(&mut pipes, &mut a).unwrap();
+            lb.send(&mut pipes, &mut Msg::from_slice(b"tail")).unwrap();
+        }
+        for (p, expect) in peers.iter_mut().zip([[0u8, 2], [1, 3]]) {
+            for e in expect {
+                assert_eq!(p.read().unwrap().data(), &[e]);
+                assert_eq!(p.read().unwrap().data(), b"tail");
+            }
+            assert!(p.read().is_none());
+        }
+    }
+
+    #[test]
+    fn full_pipes_are_skipped_then_eagain() {
+        let (mut pipes, mut lb, mut peers) = setup(2, 1);
+        lb.send(&mut pipes, &mut Msg::from_slice(b"a")).unwrap();
+        lb.send(&mut pipes, &mut Msg::from_slice(b"b")).unwrap();
+        assert!(!lb.has_out(&mut pipes));
+        assert_eq!(lb.send(&mut pipes, &mut Msg::from_slice(b"c")), Err(Error::EAGAIN));
+        peers[1].read().unwrap();
+        lb.activated(1);
+        assert!(lb.has_out(&mut pipes));
+        lb.send(&mut pipes, &mut Msg::from_slice(b"c")).unwrap();
+        assert_eq!(peers[1].read().unwrap().data(), b"c");
+    }
+
+    #[test]
+    fn no_pipes_is_eagain_and_message_kept() {
+        let mut pipes = Pipes::default();
+        let mut lb = LoadBalancer::default();
+        let mut m = Msg::from_slice(b"keep");
+        assert_eq!(lb.send(&mut pipes, &mut m), Err(Error::EAGAIN));
+        assert_eq!(m.data(), b"keep");
+    }
+}

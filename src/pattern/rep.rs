@@ -111,3 +111,35 @@ impl Pattern for Rep {
         self.sending_reply
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::pipe::pipe_pair;
+
+    fn frame(b: &[u8], more: bool) -> Msg {
+        let mut m = Msg::from_slice(b);
+        m.set_more(more);
+        m
+    }
+
+    #[test]
+    fn reply_carries_the_envelope_back_to_the_sender() {
+        let mut pipes = Pipes::default();
+        let mut rep = Rep::default();
+        let (ours, mut peer) = pipe_pair(0, 0);
+        let k = pipes.insert(ours, "t".into());
+        rep.attach(&mut pipes, k);
+        assert_eq!(rep.send(&mut pipes, &mut frame(b"x", false)), Err(Error::EFSM));
+        // A request without a delimiter is malformed and dropped.
+        peer.write(frame(b"junk", false));
+        for f in [frame(b"id1", true), frame(b"", true), frame(b"req", false)] {
+            peer.write(f);
+        }
+        assert_eq!(rep.recv(&mut pipes).unwrap().data(), b"req");
+        assert_eq!(rep.recv(&mut pipes).unwrap_err(), Error::EFSM);
+        rep.send(&mut pipes, &mut frame(b"rep", false)).unwrap();
+        let got: Vec<Vec<u8>> = (0..3).map(|_| peer.read().unwrap().data().to_vec()).collect();
+        assert_eq!(got, vec![b"id1".to_vec(), vec![], b"rep".to_vec()]);
+    }
+}

@@ -145,3 +145,68 @@ impl Pattern for Req {
         Ok(true)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::pipe::{pipe_pair, PipeEnd};
+
+    fn frame(b: &[u8], more: bool) -> Msg {
+        let mut m = Msg::from_slice(b);
+        m.set_more(more);
+        m
+    }
+
+    fn setup(n: usize) -> (Pipes, Req, Vec<PipeEnd>) {
+        let mut pipes = Pipes::default();
+        let mut req = Req::default();
+        let mut peers = Vec::new();
+        for _ in 0..n {
+            let (ours, theirs) = pipe_pair(0, 0);
+            let k = pipes.insert(ours, "t".into());
+            req.attach(&mut pipes, k);
+            peers.push(theirs);
+        }
+        (pipes, req, peers)
+    }
+
+    #[test]
+    fn strict_alternation_and_envelope() {
+        let (mut pipes, mut req, mut peers) = setup(2);
+        assert_eq!(req.recv(&mut pipes).unwrap_err(), Error::EFSM);
+        req.send(&mut pipes, &mut frame(b"hello", false)).unwrap();
+        assert_eq!(req.send(&mut pipes, &mut frame(b"again", false)), Err(Error::EFSM));
+        let p = &mut peers[0];
+        assert!(p.read().unwrap().is_empty());
+        assert_eq!(p.read().unwrap().data(), b"hello");
+        // A reply from the other peer is not ours: dropped.
+        peers[1].write(frame(b"", true));
+        peers[1].write(frame(b"intruder", false));
+        peers[0].write(frame(b"", true));
+        peers[0].write(frame(b"world", false));
+        assert_eq!(req.recv(&mut pipes).unwrap().data(), b"world");
+        assert!(req.has_out(&mut pipes));
+    }
+
+    #[test]
+    fn correlate_drops_stale_replies() {
+        let (mut pipes, mut req, mut peers) = setup(1);
+        req.set_option(ZMQ_REQ_CORRELATE, &1i32.to_ne_bytes()).unwrap();
+        req.set_option(ZMQ_REQ_RELAXED, &1i32.to_ne_bytes()).unwrap();
+        req.send(&mut pipes, &mut frame(b"one", false)).unwrap();
+        req.send(&mut pipes, &mut frame(b"two", false)).unwrap();
+        let p = &mut peers[0];
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            ids.push(p.read().unwrap().data().to_vec());
+            assert!(p.read().unwrap().is_empty());
+            p.read().unwrap();
+        }
+        for (id, body) in [(&ids[0], &b"stale"[..]), (&ids[1], &b"fresh"[..])] {
+            p.write(frame(id, true));
+            p.write(frame(b"", true));
+            p.write(frame(body, false));
+        }
+        assert_eq!(req.recv(&mut pipes).unwrap().data(), b"fresh");
+    }
+}
