@@ -50,6 +50,7 @@ const DRAFT_FUNCTIONS: &[&str] = &[
 
 /// Parameter names that a C or C++ compiler would not take as plain identifiers: keywords,
 /// and object-like macros of the headers zmq.h includes or of GNU modes (`errno`, `unix`).
+#[rustfmt::skip]
 const RESERVED_NAMES: &[&str] = &[
     // C
     "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
@@ -119,7 +120,15 @@ fn generate(root: &Path, warnings: &mut Vec<String>) -> Result<String, String> {
     let mut defs = config.clone();
     defs.export.item_types = {
         use cbindgen::ItemType::*;
-        vec![Constants, Globals, Enums, Structs, Unions, Typedefs, OpaqueItems]
+        vec![
+            Constants,
+            Globals,
+            Enums,
+            Structs,
+            Unions,
+            Typedefs,
+            OpaqueItems,
+        ]
     };
     let mut builder = cbindgen::Builder::new().with_config(defs);
     for file in ["constants.rs", "types.rs"] {
@@ -141,7 +150,11 @@ fn generate(root: &Path, warnings: &mut Vec<String>) -> Result<String, String> {
     fns.sys_includes.clear();
     fns.includes.clear();
     fns.export.item_types = vec![cbindgen::ItemType::Functions];
-    let functions = render(cbindgen::Builder::new().with_config(fns).with_src(ffi.join("mod.rs")))?;
+    let functions = render(
+        cbindgen::Builder::new()
+            .with_config(fns)
+            .with_src(ffi.join("mod.rs")),
+    )?;
 
     let constants_rs = fs::read_to_string(ffi.join("constants.rs")).unwrap_or_default();
     assemble(&document, &functions, &constants_rs, warnings)
@@ -205,12 +218,17 @@ fn scan_constants(src: &str) -> ConstantsSource {
         } else if let Some(title) = t.strip_prefix("// ") {
             pending = Some(title.trim().to_string());
         } else if let Some(rest) = t.strip_prefix("pub const ") {
-            let Some((name, value)) = rest.split_once(':') else { continue };
+            let Some((name, value)) = rest.split_once(':') else {
+                continue;
+            };
             let name = name.trim().to_string();
             if let Some(title) = pending.take() {
                 titles.insert(name.clone(), title);
             }
-            if let Some(s) = value.split_once("= c\"").and_then(|(_, s)| s.split_once('"')) {
+            if let Some(s) = value
+                .split_once("= c\"")
+                .and_then(|(_, s)| s.split_once('"'))
+            {
                 strings.push((name, s.0.to_string(), in_draft));
             }
         }
@@ -220,7 +238,11 @@ fn scan_constants(src: &str) -> ConstantsSource {
 
 /// Writes `#define`s one per line, with a titled blank line where constants.rs starts a group.
 fn push_define(out: &mut String, line: &str, titles: &HashMap<String, String>) {
-    let name = line.trim_start_matches("#define ").split_whitespace().next().unwrap_or("");
+    let name = line
+        .trim_start_matches("#define ")
+        .split_whitespace()
+        .next()
+        .unwrap_or("");
     if let Some(title) = titles.get(name) {
         if !out.is_empty() && !out.ends_with("\n\n") {
             out.push('\n');
@@ -250,7 +272,9 @@ fn push_item(out: &mut String, lines: &[&str]) {
 
 fn function_name(line: &str) -> Option<&str> {
     let head = &line[..line.find('(')?];
-    let name = head.rsplit(|c: char| !(c.is_alphanumeric() || c == '_')).next()?;
+    let name = head
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()?;
     (!name.is_empty()).then_some(name)
 }
 
@@ -274,12 +298,17 @@ fn replace_option(line: &str, ty: &str) -> String {
         let end = if let Some(generic) = from.strip_prefix("Option<") {
             let mut depth = 1;
             let close = generic.char_indices().find(|&(_, c)| {
-                depth += match c { '<' => 1, '>' => -1, _ => 0 };
+                depth += match c {
+                    '<' => 1,
+                    '>' => -1,
+                    _ => 0,
+                };
                 depth == 0
             });
             close.map_or(from.len(), |(i, _)| "Option<".len() + i + 1)
         } else {
-            from.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(from.len())
+            from.find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(from.len())
         };
         rest = &from[end..];
     }
@@ -301,7 +330,9 @@ fn fix_prototype(line: &str, warnings: &mut Vec<String>) -> String {
             None => warnings.push(format!("not valid C: `{line}`")),
         }
     }
-    let (Some(open), Some(close)) = (line.find('('), line.rfind(')')) else { return line };
+    let (Some(open), Some(close)) = (line.find('('), line.rfind(')')) else {
+        return line;
+    };
     let mut args = Vec::new();
     let (mut depth, mut start) = (0, open + 1);
     for (i, c) in line[open + 1..close].char_indices() {
@@ -324,7 +355,9 @@ fn fix_prototype(line: &str, warnings: &mut Vec<String>) -> String {
             if a.contains('(') {
                 return a.to_string();
             }
-            let split = a.rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
+            let split = a
+                .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .map_or(0, |i| i + 1);
             let (ty, name) = a.split_at(split);
             if !ty.trim().is_empty() && RESERVED_NAMES.contains(&name) {
                 format!("{ty}{name}_")
@@ -372,11 +405,16 @@ fn assemble(
     let mut draft_fns = String::new();
     let mut names = Vec::new();
     for chunk in chunks(functions) {
-        if chunk.iter().all(|l| l.starts_with("typedef struct Option_")) {
+        if chunk
+            .iter()
+            .all(|l| l.starts_with("typedef struct Option_"))
+        {
             continue;
         }
         let (wrapped, lines) = unwrap_draft(&chunk);
-        let Some(proto) = lines.iter().position(|l| l.contains('(') && !l.starts_with("//"))
+        let Some(proto) = lines
+            .iter()
+            .position(|l| l.contains('(') && !l.starts_with("//"))
         else {
             continue;
         };
@@ -385,17 +423,34 @@ fn assemble(
         let fixed: Vec<String> = lines
             .iter()
             .enumerate()
-            .map(|(i, l)| if i == proto { fix_prototype(l, warnings) } else { l.to_string() })
+            .map(|(i, l)| {
+                if i == proto {
+                    fix_prototype(l, warnings)
+                } else {
+                    l.to_string()
+                }
+            })
             .collect();
         let refs: Vec<&str> = fixed.iter().map(String::as_str).collect();
-        push_item(if draft { &mut draft_fns } else { &mut stable_fns }, &refs);
+        push_item(
+            if draft {
+                &mut draft_fns
+            } else {
+                &mut stable_fns
+            },
+            &refs,
+        );
         names.push(name);
     }
     let has = |f: &str| names.iter().any(|n| n == f);
 
     let mut stable = String::new();
     for (name, value, _) in src.strings.iter().filter(|s| !s.2) {
-        push_define(&mut stable, &format!("#define {name} \"{value}\""), &src.titles);
+        push_define(
+            &mut stable,
+            &format!("#define {name} \"{value}\""),
+            &src.titles,
+        );
     }
     if has("zmq_timers_new") {
         stable.push_str(&comment("Scheduling timers"));
@@ -406,18 +461,24 @@ fn assemble(
     let mut draft = String::new();
     draft.push_str(&draft_consts);
     for (name, value, _) in src.strings.iter().filter(|s| s.2) {
-        push_define(&mut draft, &format!("#define {name} \"{value}\""), &src.titles);
+        push_define(
+            &mut draft,
+            &format!("#define {name} \"{value}\""),
+            &src.titles,
+        );
     }
     if has("zmq_poller_new") {
         draft.push('\n');
-        draft.push_str(&comment("Poller polling on sockets, fd and thread-safe sockets"));
+        draft.push_str(&comment(
+            "Poller polling on sockets, fd and thread-safe sockets",
+        ));
         draft.push_str("#define ZMQ_HAVE_POLLER\n");
     }
     draft.push('\n');
     draft.push_str(&draft_types);
     draft.push_str(&draft_fns);
     let draft = format!(
-        "{}\n{}\n{}\n{}\n\n#ifdef ZMQ_BUILD_DRAFT_API\n\n{}\n#endif /* ZMQ_BUILD_DRAFT_API */",
+        "{}\n{}\n{}\n{}\n\n#ifdef ZMQ_BUILD_DRAFT_API\n\n{}\n\n#endif /* ZMQ_BUILD_DRAFT_API */",
         "/******************************************************************************/",
         "/*  These functions are DRAFT and disabled in stable releases, and subject to */",
         "/*  change at ANY time until declared stable.                                 */",
@@ -425,7 +486,14 @@ fn assemble(
         draft.trim()
     );
 
-    let text = format!("{}\n\n{}{}{}{}", body.trim_end(), stable.trim_end(), middle, draft, tail_end);
+    let text = format!(
+        "{}\n\n{}{}{}{}",
+        body.trim_end(),
+        stable.trim_end(),
+        middle,
+        draft,
+        tail_end
+    );
     // Collapse the runs of blank lines left where blocks were empty.
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {

@@ -34,7 +34,10 @@ fn work_dir() -> PathBuf {
 
 fn tool(var: &str, default: &str) -> Option<String> {
     let cmd = std::env::var(var).unwrap_or_else(|_| default.to_string());
-    let found = Command::new(&cmd).arg("--version").output().is_ok_and(|o| o.status.success());
+    let found = Command::new(&cmd)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !found {
         eprintln!("skipped: no compiler `{cmd}` (set ${var})");
     }
@@ -51,10 +54,20 @@ fn cxx() -> Option<String> {
 
 /// Compiles `src` (C, or C++ when `flags` say `-x c++`) with include/ on the include path. With
 /// `link`, builds an executable and returns its path; otherwise only compiles.
-fn compile(compiler: &str, flags: &[&str], name: &str, src: &str, link: bool) -> Result<PathBuf, String> {
+fn compile(
+    compiler: &str,
+    flags: &[&str],
+    name: &str,
+    src: &str,
+    link: bool,
+) -> Result<PathBuf, String> {
     let dir = work_dir();
     let source = dir.join(format!("{name}.c"));
-    let output = dir.join(if link { name.to_string() } else { format!("{name}.o") });
+    let output = dir.join(if link {
+        name.to_string()
+    } else {
+        format!("{name}.o")
+    });
     fs::write(&source, src).unwrap();
     let mut cmd = Command::new(compiler);
     cmd.args(flags).arg("-I").arg(root().join("include"));
@@ -279,7 +292,9 @@ fn tokenize(expr: &str) -> Vec<String> {
 
 #[test]
 fn constants_have_libzmq_values_and_draft_ones_need_zmq_build_draft_api() {
-    let (Some(reference), Some(cc)) = (reference(), cc()) else { return };
+    let (Some(reference), Some(cc)) = (reference(), cc()) else {
+        return;
+    };
     let rows = tsv(&reference, "constants.tsv");
     let exprs: HashMap<String, String> =
         rows.iter().map(|r| (r[0].clone(), r[1].clone())).collect();
@@ -290,6 +305,13 @@ fn constants_have_libzmq_values_and_draft_ones_need_zmq_build_draft_api() {
         .map(|r| (r[0].clone(), r[2].parse().unwrap()))
         .collect();
     let eval = Evaluator { exprs: &exprs };
+    // The capability flags promise functions: defined exactly when those are declared.
+    let (stable_fns, draft_fns) = declared_functions();
+    let flag_gate = |name: &str| match name {
+        "ZMQ_HAVE_TIMERS" => Some("zmq_timers_new"),
+        "ZMQ_HAVE_POLLER" => Some("zmq_poller_new"),
+        _ => None,
+    };
 
     let mut src = String::from("#include <stdio.h>\n#include <zmq.h>\nint main (void)\n{\n");
     for r in &rows {
@@ -301,7 +323,8 @@ fn constants_have_libzmq_values_and_draft_ones_need_zmq_build_draft_api() {
         } else {
             format!("printf (\"{name} %lld\\n\", (long long) ({name}));")
         };
-        src += &format!("#ifdef {name}\n    {print}\n#else\n    printf (\"{name} -\\n\");\n#endif\n");
+        src +=
+            &format!("#ifdef {name}\n    {print}\n#else\n    printf (\"{name} -\\n\");\n#endif\n");
     }
     src += "    return 0;\n}\n";
 
@@ -325,6 +348,18 @@ fn constants_have_libzmq_values_and_draft_ones_need_zmq_build_draft_api() {
             let (name, value, api) = (&r[0], &r[1], &r[2]);
             let got = printed.get(name).map(String::as_str).unwrap_or("-");
             let is_draft = api == "draft";
+            if let Some(function) = flag_gate(name) {
+                let declared = stable_fns.iter().any(|f| f == function)
+                    || (draft && draft_fns.iter().any(|f| f == function));
+                if (got == "defined") != declared {
+                    problems.push(format!(
+                        "{name} is {}, but {function} is {}declared (draft API {draft})",
+                        if got == "-" { "not defined" } else { "defined" },
+                        if declared { "" } else { "not " }
+                    ));
+                }
+                continue;
+            }
             if got == "-" {
                 if draft || !is_draft {
                     problems.push(format!("{name} is not defined (draft API {draft})"));
@@ -332,7 +367,9 @@ fn constants_have_libzmq_values_and_draft_ones_need_zmq_build_draft_api() {
                 continue;
             }
             if is_draft && !draft {
-                problems.push(format!("draft {name} is defined without ZMQ_BUILD_DRAFT_API"));
+                problems.push(format!(
+                    "draft {name} is defined without ZMQ_BUILD_DRAFT_API"
+                ));
                 continue;
             }
             let expected = if value == "(flag)" {
@@ -345,7 +382,9 @@ fn constants_have_libzmq_values_and_draft_ones_need_zmq_build_draft_api() {
                 match eval.value(name, 0) {
                     Some(v) => v.to_string(),
                     None => {
-                        problems.push(format!("cannot evaluate the reference value of {name}: {value}"));
+                        problems.push(format!(
+                            "cannot evaluate the reference value of {name}: {value}"
+                        ));
                         continue;
                     }
                 }
@@ -355,7 +394,12 @@ fn constants_have_libzmq_values_and_draft_ones_need_zmq_build_draft_api() {
             }
         }
     }
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 /// The functions zmq.h declares: (stable, draft), by where they sit relative to the
@@ -365,14 +409,23 @@ fn declared_functions() -> (Vec<String>, Vec<String>) {
     let (mut stable, mut draft) = (Vec::new(), Vec::new());
     let mut in_draft = false;
     for line in header.lines() {
-        if line.starts_with("#ifdef ZMQ_BUILD_DRAFT_API") || line.starts_with("#if defined(ZMQ_BUILD_DRAFT_API)") {
+        if line.starts_with("#ifdef ZMQ_BUILD_DRAFT_API")
+            || line.starts_with("#if defined(ZMQ_BUILD_DRAFT_API)")
+        {
             in_draft = true;
         } else if line.starts_with("#endif") && line.contains("ZMQ_BUILD_DRAFT_API") {
             in_draft = false;
         }
-        let Some(proto) = line.strip_prefix("ZMQ_EXPORT ") else { continue };
-        let Some(head) = proto.split('(').next() else { continue };
-        let name = head.rsplit(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap();
+        let Some(proto) = line.strip_prefix("ZMQ_EXPORT ") else {
+            continue;
+        };
+        let Some(head) = proto.split('(').next() else {
+            continue;
+        };
+        let name = head
+            .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .next()
+            .unwrap();
         if in_draft { &mut draft } else { &mut stable }.push(name.to_string());
     }
     (stable, draft)
@@ -383,7 +436,9 @@ fn every_stable_function_is_declared_outside_the_draft_api() {
     let Some(reference) = reference() else { return };
     let (stable, draft) = declared_functions();
     let wanted = list(&reference, "functions-stable.txt");
-    let draft_api: HashSet<String> = list(&reference, "functions-draft.txt").into_iter().collect();
+    let draft_api: HashSet<String> = list(&reference, "functions-draft.txt")
+        .into_iter()
+        .collect();
     let missing: Vec<&String> = wanted.iter().filter(|f| !stable.contains(f)).collect();
     let misplaced: Vec<&String> = stable.iter().filter(|f| draft_api.contains(*f)).collect();
     let unknown: Vec<&String> = stable
@@ -402,7 +457,9 @@ fn every_stable_function_is_declared_outside_the_draft_api() {
 
 #[test]
 fn declared_functions_have_libzmq_prototypes() {
-    let (Some(reference), Some(cc)) = (reference(), cc()) else { return };
+    let (Some(reference), Some(cc)) = (reference(), cc()) else {
+        return;
+    };
     let (stable, draft) = declared_functions();
     let prototypes: HashMap<String, String> = tsv(&reference, "functions.tsv")
         .into_iter()
@@ -434,7 +491,13 @@ fn declared_functions_have_libzmq_prototypes() {
     for name in list(&reference, "functions-draft.txt") {
         src += &format!("static int {name} = 0;\nint *use_{name} = &{name};\n");
     }
-    if let Err(e) = compile(&cc, &["-std=c99", "-Wall", "-Werror"], "no_draft", &src, false) {
+    if let Err(e) = compile(
+        &cc,
+        &["-std=c99", "-Wall", "-Werror"],
+        "no_draft",
+        &src,
+        false,
+    ) {
         panic!("a draft function is declared without ZMQ_BUILD_DRAFT_API:\n{e}");
     }
 }
