@@ -338,11 +338,7 @@ impl CtxInner {
     }
 
     /// Connects to an inproc name, bound or not yet; returns the connector's pipe end.
-    pub(crate) fn inproc_connect(
-        &self,
-        name: &str,
-        opts: &Options,
-    ) -> Result<PipeEnd> {
+    pub(crate) fn inproc_connect(&self, name: &str, opts: &Options) -> Result<PipeEnd> {
         if name.is_empty() {
             return Err(Error::EINVAL);
         }
@@ -360,7 +356,9 @@ impl CtxInner {
                 if pattern::wants_routing_id(opts.socket_type) {
                     theirs.write(routing_id_msg(&peer.routing_id));
                 }
-                peer.socket.mailbox.send(Cmd::Attach(theirs, format!("inproc://{name}").into()));
+                peer.socket
+                    .mailbox
+                    .send(Cmd::Attach(theirs, format!("inproc://{name}").into()));
                 Ok(ours)
             }
             None => {

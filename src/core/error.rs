@@ -42,7 +42,11 @@ impl Error {
 
     /// The error of a failed libc call (reads `errno`).
     pub fn last_os_error() -> Error {
-        Error(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+        Error(
+            std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
+        )
     }
 }
 
@@ -59,7 +63,12 @@ impl From<std::io::Error> for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Error({}: {})", self.0, strerror(self.0).to_string_lossy())
+        write!(
+            f,
+            "Error({}: {})",
+            self.0,
+            strerror(self.0).to_string_lossy()
+        )
     }
 }
 

@@ -224,15 +224,21 @@ impl Options {
                     return Err(Error::EINVAL);
                 }
                 self.metadata.retain(|(n, _)| n != name);
-                self.metadata.push((name.to_string(), value.as_bytes().to_vec()));
+                self.metadata
+                    .push((name.to_string(), value.as_bytes().to_vec()));
             }
             // Security mechanisms and transports we do not have yet: refuse honestly rather
             // than accept and then run without the protection the caller asked for.
-            ZMQ_PLAIN_SERVER | ZMQ_PLAIN_USERNAME | ZMQ_PLAIN_PASSWORD | ZMQ_CURVE_SERVER
-            | ZMQ_CURVE_PUBLICKEY | ZMQ_CURVE_SECRETKEY | ZMQ_CURVE_SERVERKEY
-            | ZMQ_GSSAPI_SERVER | ZMQ_SOCKS_PROXY | ZMQ_TCP_ACCEPT_FILTER => {
-                return Err(Error::ENOTSUP)
-            }
+            ZMQ_PLAIN_SERVER
+            | ZMQ_PLAIN_USERNAME
+            | ZMQ_PLAIN_PASSWORD
+            | ZMQ_CURVE_SERVER
+            | ZMQ_CURVE_PUBLICKEY
+            | ZMQ_CURVE_SECRETKEY
+            | ZMQ_CURVE_SERVERKEY
+            | ZMQ_GSSAPI_SERVER
+            | ZMQ_SOCKS_PROXY
+            | ZMQ_TCP_ACCEPT_FILTER => return Err(Error::ENOTSUP),
             _ => return Ok(false),
         }
         Ok(true)
@@ -271,6 +277,7 @@ struct IntOption {
 const MAX: i32 = i32::MAX;
 
 /// The integer options: id, accepted range, field.
+#[rustfmt::skip]
 static INT_OPTIONS: &[IntOption] = &[
     IntOption { id: ZMQ_SNDHWM, min: 0, max: MAX, field: |o| &mut o.sndhwm },
     IntOption { id: ZMQ_RCVHWM, min: 0, max: MAX, field: |o| &mut o.rcvhwm },
@@ -368,7 +375,10 @@ mod tests {
         assert_eq!(o.set(ZMQ_SNDHWM, &5i32.to_ne_bytes()), Ok(true));
         assert_eq!(o.sndhwm, 5);
         assert_eq!(o.set(ZMQ_SNDHWM, &5i64.to_ne_bytes()), Err(Error::EINVAL));
-        assert_eq!(o.set(ZMQ_SNDHWM, &(-1i32).to_ne_bytes()), Err(Error::EINVAL));
+        assert_eq!(
+            o.set(ZMQ_SNDHWM, &(-1i32).to_ne_bytes()),
+            Err(Error::EINVAL)
+        );
         assert_eq!(o.set(ZMQ_LINGER, &(-1i32).to_ne_bytes()), Ok(true));
         assert_eq!(o.set(9999, &0i32.to_ne_bytes()), Ok(false));
         let mut buf = [0u8; 4];

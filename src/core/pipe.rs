@@ -179,7 +179,9 @@ impl PipeEnd {
         if !more {
             self.written += 1;
             out.written.store(self.written, Ordering::SeqCst);
-            if out.reader_asleep.load(Ordering::SeqCst) && out.reader_asleep.swap(false, Ordering::SeqCst) {
+            if out.reader_asleep.load(Ordering::SeqCst)
+                && out.reader_asleep.swap(false, Ordering::SeqCst)
+            {
                 self.shared.notify(1 - self.side, PipeEvent::Readable);
             }
         }
@@ -242,7 +244,9 @@ impl PipeEnd {
         if !self.in_read_msg {
             self.read += 1;
             inp.read.store(self.read, Ordering::SeqCst);
-            if inp.writer_blocked.load(Ordering::SeqCst) && inp.writer_blocked.swap(false, Ordering::SeqCst) {
+            if inp.writer_blocked.load(Ordering::SeqCst)
+                && inp.writer_blocked.swap(false, Ordering::SeqCst)
+            {
                 self.shared.notify(1 - self.side, PipeEvent::Writable);
             }
         }

@@ -49,7 +49,10 @@ impl PipeListener for SocketShared {
 
 enum EndpointKind {
     /// A listener or connecter object living on an I/O thread.
-    Io { thread: usize, object: u64 },
+    Io {
+        thread: usize,
+        object: u64,
+    },
     InprocBind(Arc<str>),
     InprocConnect,
 }
@@ -177,7 +180,10 @@ impl Socket {
 
     /// Whether this socket type ever reads from its pipes.
     fn reads(&self) -> bool {
-        !matches!(self.options.socket_type, pattern::ZMQ_PUSH | pattern::ZMQ_PUB)
+        !matches!(
+            self.options.socket_type,
+            pattern::ZMQ_PUSH | pattern::ZMQ_PUB
+        )
     }
 
     fn attach(&mut self, pipe: PipeEnd, endpoint: Arc<str>, assigned_id: Option<Vec<u8>>) -> usize {
@@ -349,7 +355,9 @@ impl Socket {
         }
         if self.options.set(opt, val)? {
             if opt == ZMQ_LINGER {
-                self.shared.linger.store(self.options.linger, Ordering::Relaxed);
+                self.shared
+                    .linger
+                    .store(self.options.linger, Ordering::Relaxed);
             }
             return Ok(());
         }
@@ -389,7 +397,9 @@ impl Socket {
         match ep {
             Endpoint::Inproc(name) => {
                 let uri_arc: Arc<str> = uri.into();
-                let pending = self.ctx.inproc_bind(&name, self.shared.clone(), &self.options)?;
+                let pending = self
+                    .ctx
+                    .inproc_bind(&name, self.shared.clone(), &self.options)?;
                 for pipe in pending {
                     self.attach(pipe, uri_arc.clone(), None);
                 }
@@ -403,13 +413,13 @@ impl Socket {
                 let listener = transport::listen(&ep, &self.options)?;
                 let resolved = listener.endpoint();
                 let resolved_arc: Arc<str> = resolved.as_str().into();
-                let (thread, object) = self.ctx.send_to_io(self.options.affinity, |object| {
-                    IoCmd::Listen {
-                        object,
-                        listener,
-                        config: self.session_config(resolved_arc.clone()),
-                    }
-                })?;
+                let (thread, object) =
+                    self.ctx
+                        .send_to_io(self.options.affinity, |object| IoCmd::Listen {
+                            object,
+                            listener,
+                            config: self.session_config(resolved_arc.clone()),
+                        })?;
                 self.last_endpoint = resolved.clone().into_bytes();
                 self.endpoints.push(EndpointRec {
                     uri: resolved.into(),
@@ -450,14 +460,14 @@ impl Socket {
                     None
                 };
                 let config = self.session_config(uri_arc.clone());
-                let (thread, object) = self.ctx.send_to_io(self.options.affinity, |object| {
-                    IoCmd::Connect {
-                        object,
-                        endpoint: ep,
-                        pipe,
-                        config,
-                    }
-                })?;
+                let (thread, object) =
+                    self.ctx
+                        .send_to_io(self.options.affinity, |object| IoCmd::Connect {
+                            object,
+                            endpoint: ep,
+                            pipe,
+                            config,
+                        })?;
                 self.endpoints.push(EndpointRec {
                     uri: uri_arc,
                     kind: EndpointKind::Io { thread, object },

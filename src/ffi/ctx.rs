@@ -8,7 +8,10 @@ use libc::{c_int, c_void};
 
 #[no_mangle]
 pub extern "C" fn zmq_ctx_new() -> *mut c_void {
-    guard(std::ptr::null_mut(), || Ok(Box::into_raw(Ctx::new()).cast()))
+    guard(
+        std::ptr::null_mut(),
+        || Ok(Box::into_raw(Ctx::new()).cast()),
+    )
 }
 
 /// # Safety

@@ -142,13 +142,18 @@ pub unsafe extern "C" fn zmq_msg_set(msg: *mut zmq_msg_t, property: c_int, optva
 /// # Safety
 /// `msg` must be an initialised message; `property` NULL or a NUL-terminated string.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_msg_gets(msg: *const zmq_msg_t, property: *const c_char) -> *const c_char {
+pub unsafe extern "C" fn zmq_msg_gets(
+    msg: *const zmq_msg_t,
+    property: *const c_char,
+) -> *const c_char {
     guard(std::ptr::null(), || {
         let m = msg_mut(msg as *mut _)?;
         if property.is_null() {
             return Err(Error::EINVAL);
         }
-        let name = CStr::from_ptr(property).to_str().map_err(|_| Error::EINVAL)?;
+        let name = CStr::from_ptr(property)
+            .to_str()
+            .map_err(|_| Error::EINVAL)?;
         m.metadata()
             .and_then(|md| md.get(name))
             .map(|v| v.as_ptr())

@@ -14,7 +14,11 @@ const ZMQ_POLLPRI: i16 = 8;
 /// # Safety
 /// `items` must point to `nitems` valid poll items whose sockets are live.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, timeout: c_long) -> c_int {
+pub unsafe extern "C" fn zmq_poll(
+    items: *mut zmq_pollitem_t,
+    nitems: c_int,
+    timeout: c_long,
+) -> c_int {
     guard_int(|| {
         if nitems < 0 {
             return Err(Error::EINVAL);
@@ -33,7 +37,10 @@ pub unsafe extern "C" fn zmq_poll(items: *mut zmq_pollitem_t, nitems: c_int, tim
         if items.is_null() {
             return Err(Error::EFAULT);
         }
-        poll(std::slice::from_raw_parts_mut(items, nitems as usize), timeout)
+        poll(
+            std::slice::from_raw_parts_mut(items, nitems as usize),
+            timeout,
+        )
     })
 }
 

@@ -61,12 +61,27 @@ unsafe fn run(
     Socket::from_ptr(frontend)?;
     Socket::from_ptr(backend)?;
     let mut items = vec![
-        zmq_pollitem_t { socket: frontend, fd: 0, events: ZMQ_POLLIN, revents: 0 },
-        zmq_pollitem_t { socket: backend, fd: 0, events: ZMQ_POLLIN, revents: 0 },
+        zmq_pollitem_t {
+            socket: frontend,
+            fd: 0,
+            events: ZMQ_POLLIN,
+            revents: 0,
+        },
+        zmq_pollitem_t {
+            socket: backend,
+            fd: 0,
+            events: ZMQ_POLLIN,
+            revents: 0,
+        },
     ];
     if !control.is_null() {
         Socket::from_ptr(control)?;
-        items.push(zmq_pollitem_t { socket: control, fd: 0, events: ZMQ_POLLIN, revents: 0 });
+        items.push(zmq_pollitem_t {
+            socket: control,
+            fd: 0,
+            events: ZMQ_POLLIN,
+            revents: 0,
+        });
     }
     let mut front = Stats::default();
     let mut back = Stats::default();
@@ -95,8 +110,14 @@ unsafe fn run(
                 Control::Statistics => {
                     if ctl.socket_type() == crate::pattern::ZMQ_REP {
                         let vals = [
-                            front.msgs_in, front.bytes_in, front.msgs_out, front.bytes_out,
-                            back.msgs_in, back.bytes_in, back.msgs_out, back.bytes_out,
+                            front.msgs_in,
+                            front.bytes_in,
+                            front.msgs_out,
+                            front.bytes_out,
+                            back.msgs_in,
+                            back.bytes_in,
+                            back.msgs_out,
+                            back.bytes_out,
                         ];
                         for (i, v) in vals.iter().enumerate() {
                             let mut m = Msg::from_slice(&v.to_ne_bytes());
@@ -134,7 +155,11 @@ unsafe fn run(
 /// # Safety
 /// The arguments must be live sockets (capture may be NULL).
 #[no_mangle]
-pub unsafe extern "C" fn zmq_proxy(frontend: *mut c_void, backend: *mut c_void, capture: *mut c_void) -> c_int {
+pub unsafe extern "C" fn zmq_proxy(
+    frontend: *mut c_void,
+    backend: *mut c_void,
+    capture: *mut c_void,
+) -> c_int {
     guard_int(|| run(frontend, backend, capture, std::ptr::null_mut()))
 }
 
@@ -155,7 +180,11 @@ pub unsafe extern "C" fn zmq_proxy_steerable(
 /// # Safety
 /// As `zmq_proxy`.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_device(type_: c_int, frontend: *mut c_void, backend: *mut c_void) -> c_int {
+pub unsafe extern "C" fn zmq_device(
+    type_: c_int,
+    frontend: *mut c_void,
+    backend: *mut c_void,
+) -> c_int {
     let _ = type_;
     zmq_proxy(frontend, backend, std::ptr::null_mut())
 }

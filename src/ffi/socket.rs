@@ -161,7 +161,12 @@ pub unsafe extern "C" fn zmq_disconnect(s: *mut c_void, addr: *const c_char) -> 
 /// # Safety
 /// `buf` must be valid for `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_send(s: *mut c_void, buf: *const c_void, len: size_t, flags: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_send(
+    s: *mut c_void,
+    buf: *const c_void,
+    len: size_t,
+    flags: c_int,
+) -> c_int {
     guard_int(|| {
         let sock = socket(s)?;
         if buf.is_null() && len != 0 {
@@ -201,7 +206,12 @@ pub unsafe extern "C" fn zmq_send_const(
 /// # Safety
 /// `buf` must be valid for `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn zmq_recv(s: *mut c_void, buf: *mut c_void, len: size_t, flags: c_int) -> c_int {
+pub unsafe extern "C" fn zmq_recv(
+    s: *mut c_void,
+    buf: *mut c_void,
+    len: size_t,
+    flags: c_int,
+) -> c_int {
     guard_int(|| {
         let sock = socket(s)?;
         if buf.is_null() && len != 0 {
@@ -282,7 +292,11 @@ pub unsafe extern "C" fn zmq_sendiov(
                 std::slice::from_raw_parts(v.iov_base as *const u8, v.iov_len)
             };
             let mut m = Msg::from_slice(data);
-            let f = if i + 1 < count { flags | ZMQ_SNDMORE } else { flags };
+            let f = if i + 1 < count {
+                flags | ZMQ_SNDMORE
+            } else {
+                flags
+            };
             sock.send(&mut m, f)?;
             total += v.iov_len;
         }

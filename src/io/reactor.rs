@@ -94,9 +94,10 @@ impl Reactor {
     pub fn run(mut self) {
         let mut events = Events::with_capacity(256);
         loop {
-            let timeout = self.timers.peek().map(|Reverse((at, _))| {
-                at.saturating_duration_since(Instant::now())
-            });
+            let timeout = self
+                .timers
+                .peek()
+                .map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     return;
@@ -142,11 +143,9 @@ impl Reactor {
             Some(Object::Session(s)) => s.on_ready(&mut io, readable, writable),
             Some(Object::Listener(l)) => loop {
                 match l.listener.accept() {
-                    Ok(stream) => accepted.push(Session::accepted(
-                        stream,
-                        l.config.clone(),
-                        l.object,
-                    )),
+                    Ok(stream) => {
+                        accepted.push(Session::accepted(stream, l.config.clone(), l.object))
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     // WouldBlock, or out of fds / memory: try again on the next event.
                     Err(_) => break,
@@ -252,7 +251,9 @@ impl Reactor {
     fn reap(&mut self, token: usize) {
         let done = matches!(self.objects.get(token), Some(Some(Object::Session(s))) if s.is_done());
         if done {
-            if let Some(Some(Object::Session(mut s))) = self.objects.get_mut(token).map(|o| o.take()) {
+            if let Some(Some(Object::Session(mut s))) =
+                self.objects.get_mut(token).map(|o| o.take())
+            {
                 s.shutdown(self.poll.registry());
                 let owner = s.owner();
                 if let Some(v) = self.by_id.get_mut(&owner) {

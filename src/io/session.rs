@@ -4,13 +4,13 @@
 //! lingering as the socket's options say.
 
 use super::reactor::Io;
+use super::wire::{Raw, Wire};
 use super::SessionConfig;
 use crate::core::msg::{Metadata, Msg, ROUTING_ID};
 use crate::core::pipe::{pipe_pair, PipeEnd, PipeEvent};
 use crate::core::socket::Cmd;
 use crate::pattern;
 use crate::transport::{self, Endpoint, Stream};
-use super::wire::{Raw, Wire};
 use crate::zmtp::{self, Codec, Event, PeerInfo};
 use mio::{Interest, Token};
 use std::io::{ErrorKind, IoSlice};
@@ -140,7 +140,11 @@ impl Session {
         if let Some(c) = &mut self.conn {
             if io
                 .registry
-                .register(c.stream.source(), token, Interest::READABLE | Interest::WRITABLE)
+                .register(
+                    c.stream.source(),
+                    token,
+                    Interest::READABLE | Interest::WRITABLE,
+                )
                 .is_err()
             {
                 self.conn = None;

@@ -64,7 +64,11 @@ impl Wire {
         }
     }
 
-    pub fn process(&mut self, n: usize, on_event: &mut dyn FnMut(Event)) -> Result<(), ProtocolError> {
+    pub fn process(
+        &mut self,
+        n: usize,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Result<(), ProtocolError> {
         match self {
             Wire::Zmtp(c) => c.process(n, on_event),
             Wire::Raw(r) => {

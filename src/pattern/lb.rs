@@ -139,7 +139,10 @@ mod tests {
         lb.send(&mut pipes, &mut Msg::from_slice(b"a")).unwrap();
         lb.send(&mut pipes, &mut Msg::from_slice(b"b")).unwrap();
         assert!(!lb.has_out(&mut pipes));
-        assert_eq!(lb.send(&mut pipes, &mut Msg::from_slice(b"c")), Err(Error::EAGAIN));
+        assert_eq!(
+            lb.send(&mut pipes, &mut Msg::from_slice(b"c")),
+            Err(Error::EAGAIN)
+        );
         peers[1].read().unwrap();
         lb.activated(1);
         assert!(lb.has_out(&mut pipes));

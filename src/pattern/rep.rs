@@ -130,7 +130,10 @@ mod tests {
         let (ours, mut peer) = pipe_pair(0, 0);
         let k = pipes.insert(ours, "t".into());
         rep.attach(&mut pipes, k);
-        assert_eq!(rep.send(&mut pipes, &mut frame(b"x", false)), Err(Error::EFSM));
+        assert_eq!(
+            rep.send(&mut pipes, &mut frame(b"x", false)),
+            Err(Error::EFSM)
+        );
         // A request without a delimiter is malformed and dropped.
         peer.write(frame(b"junk", false));
         for f in [frame(b"id1", true), frame(b"", true), frame(b"req", false)] {
@@ -139,7 +142,9 @@ mod tests {
         assert_eq!(rep.recv(&mut pipes).unwrap().data(), b"req");
         assert_eq!(rep.recv(&mut pipes).unwrap_err(), Error::EFSM);
         rep.send(&mut pipes, &mut frame(b"rep", false)).unwrap();
-        let got: Vec<Vec<u8>> = (0..3).map(|_| peer.read().unwrap().data().to_vec()).collect();
+        let got: Vec<Vec<u8>> = (0..3)
+            .map(|_| peer.read().unwrap().data().to_vec())
+            .collect();
         assert_eq!(got, vec![b"id1".to_vec(), vec![], b"rep".to_vec()]);
     }
 }

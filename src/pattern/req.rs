@@ -175,7 +175,10 @@ mod tests {
         let (mut pipes, mut req, mut peers) = setup(2);
         assert_eq!(req.recv(&mut pipes).unwrap_err(), Error::EFSM);
         req.send(&mut pipes, &mut frame(b"hello", false)).unwrap();
-        assert_eq!(req.send(&mut pipes, &mut frame(b"again", false)), Err(Error::EFSM));
+        assert_eq!(
+            req.send(&mut pipes, &mut frame(b"again", false)),
+            Err(Error::EFSM)
+        );
         let p = &mut peers[0];
         assert!(p.read().unwrap().is_empty());
         assert_eq!(p.read().unwrap().data(), b"hello");
@@ -191,8 +194,10 @@ mod tests {
     #[test]
     fn correlate_drops_stale_replies() {
         let (mut pipes, mut req, mut peers) = setup(1);
-        req.set_option(ZMQ_REQ_CORRELATE, &1i32.to_ne_bytes()).unwrap();
-        req.set_option(ZMQ_REQ_RELAXED, &1i32.to_ne_bytes()).unwrap();
+        req.set_option(ZMQ_REQ_CORRELATE, &1i32.to_ne_bytes())
+            .unwrap();
+        req.set_option(ZMQ_REQ_RELAXED, &1i32.to_ne_bytes())
+            .unwrap();
         req.send(&mut pipes, &mut frame(b"one", false)).unwrap();
         req.send(&mut pipes, &mut frame(b"two", false)).unwrap();
         let p = &mut peers[0];

@@ -8,8 +8,7 @@ use super::Pattern;
 use crate::core::error::{Error, Result};
 use crate::core::msg::{Msg, MORE, ROUTING_ID};
 use crate::core::options::{
-    bool_arg, Options, ZMQ_PROBE_ROUTER, ZMQ_ROUTER_HANDOVER, ZMQ_ROUTER_MANDATORY,
-    ZMQ_ROUTER_RAW,
+    bool_arg, Options, ZMQ_PROBE_ROUTER, ZMQ_ROUTER_HANDOVER, ZMQ_ROUTER_MANDATORY, ZMQ_ROUTER_RAW,
 };
 use crate::core::pipes::Pipes;
 use std::collections::HashMap;
@@ -217,7 +216,9 @@ impl Pattern for Router {
         if !self.mandatory {
             return true;
         }
-        self.ids.keys().any(|&k| pipes.get(k).is_some_and(|p| p.check_write()))
+        self.ids
+            .keys()
+            .any(|&k| pipes.get(k).is_some_and(|p| p.check_write()))
     }
 
     fn set_option(&mut self, opt: i32, val: &[u8]) -> Result<bool> {

@@ -111,7 +111,9 @@ fn interface_address(name: &str, ipv6: bool) -> Option<IpAddr> {
             let fam = (*ifa.ifa_addr).sa_family as i32;
             if fam == libc::AF_INET {
                 let sin = &*(ifa.ifa_addr as *const libc::sockaddr_in);
-                found = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))));
+                found = Some(IpAddr::V4(Ipv4Addr::from(u32::from_be(
+                    sin.sin_addr.s_addr,
+                ))));
                 break;
             } else if fam == libc::AF_INET6 && ipv6 && found.is_none() {
                 let sin6 = &*(ifa.ifa_addr as *const libc::sockaddr_in6);
@@ -275,13 +277,28 @@ pub fn configure(fd: RawFd, opts: &Options) {
         set_int_opt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, opts.tcp_keepalive);
         if opts.tcp_keepalive == 1 {
             if opts.tcp_keepalive_cnt != -1 {
-                set_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, opts.tcp_keepalive_cnt);
+                set_int_opt(
+                    fd,
+                    libc::IPPROTO_TCP,
+                    libc::TCP_KEEPCNT,
+                    opts.tcp_keepalive_cnt,
+                );
             }
             if opts.tcp_keepalive_idle != -1 {
-                set_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, opts.tcp_keepalive_idle);
+                set_int_opt(
+                    fd,
+                    libc::IPPROTO_TCP,
+                    libc::TCP_KEEPIDLE,
+                    opts.tcp_keepalive_idle,
+                );
             }
             if opts.tcp_keepalive_intvl != -1 {
-                set_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, opts.tcp_keepalive_intvl);
+                set_int_opt(
+                    fd,
+                    libc::IPPROTO_TCP,
+                    libc::TCP_KEEPINTVL,
+                    opts.tcp_keepalive_intvl,
+                );
             }
         }
     }
@@ -289,7 +306,12 @@ pub fn configure(fd: RawFd, opts: &Options) {
         set_int_opt(fd, libc::IPPROTO_IP, libc::IP_TOS, opts.tos);
     }
     if opts.tcp_maxrt > 0 {
-        set_int_opt(fd, libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT, opts.tcp_maxrt);
+        set_int_opt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_USER_TIMEOUT,
+            opts.tcp_maxrt,
+        );
     }
 }
 
@@ -306,8 +328,14 @@ mod tests {
         let e = TcpEndpoint::parse("127.0.0.1:0;localhost:80").unwrap();
         assert_eq!(e.source.unwrap().host, "127.0.0.1");
         assert!(TcpEndpoint::parse("host:").is_err());
-        assert!(TcpEndpoint::parse(":80").unwrap().validate_connect().is_err());
-        assert!(TcpEndpoint::parse("*:80").unwrap().validate_connect().is_err());
+        assert!(TcpEndpoint::parse(":80")
+            .unwrap()
+            .validate_connect()
+            .is_err());
+        assert!(TcpEndpoint::parse("*:80")
+            .unwrap()
+            .validate_connect()
+            .is_err());
     }
 
     #[test]
