@@ -2,7 +2,10 @@
 //! inline (no allocation) and large ones in a reference-counted [`Payload`] that is shared, never
 //! copied, by `zmq_msg_copy` and on its way to the wire.
 
+use std::alloc::{alloc, alloc_zeroed, dealloc, handle_alloc_error, Layout};
 use std::ffi::CStr;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Payloads up to this size live inside the message itself.
@@ -31,60 +34,149 @@ pub struct Msg {
 
 enum Data {
     Inline { len: u8, buf: [u8; INLINE_CAP] },
-    Shared(Arc<Payload>),
+    Shared(Payload),
 }
 
 const _: () = assert!(std::mem::size_of::<Msg>() <= 64);
 const _: () = assert!(std::mem::align_of::<Msg>() <= 8);
 
-/// A heap or user-supplied buffer shared by every message that refers to it.
-pub struct Payload {
+/// A heap or user-supplied buffer shared by every message that refers to it: one allocation
+/// holding a reference count and, for our own buffers, the bytes right after it.
+pub struct Payload(NonNull<Header>);
+
+struct Header {
+    refs: AtomicUsize,
     ptr: *mut u8,
     len: usize,
     release: Release,
 }
 
 enum Release {
-    /// Allocated by us as a `Box<[u8]>` of `len` bytes.
-    Boxed,
+    /// The bytes follow the header in the same allocation.
+    Inline,
     /// Owned by the user; `free(ptr, hint)` is called exactly once when the last reference goes.
     Free(FreeFn, *mut libc::c_void),
-    /// Constant data (`zmq_send_const`): never freed.
+    /// Constant data (`zmq_send_const`, `zmq_msg_init_data` without a free function).
     Const,
 }
 
-// SAFETY: a Payload is the sole owner of its buffer (or the buffer is constant); the buffer is
-// only freed in Drop, which runs once, on whichever thread drops the last Arc. libzmq documents
-// that the free function may be called from any thread.
+const HEADER: usize = std::mem::size_of::<Header>();
+
+fn inline_layout(len: usize) -> Layout {
+    // The header's alignment (8) is enough for the bytes that follow it.
+    Layout::from_size_align(HEADER + len, std::mem::align_of::<Header>())
+        .unwrap_or_else(|_| handle_alloc_error(Layout::new::<Header>()))
+}
+
+// SAFETY: the buffer is only written through `data_mut` by the message's owner (as the C API
+// allows) and freed once, by whichever thread drops the last reference; libzmq documents that
+// the free function may be called from any thread.
 unsafe impl Send for Payload {}
 unsafe impl Sync for Payload {}
 
-impl Drop for Payload {
-    fn drop(&mut self) {
-        match self.release {
-            Release::Boxed => {
-                // SAFETY: ptr/len came from Box::<[u8]>::into_raw in Payload::boxed.
-                drop(unsafe {
-                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.ptr, self.len))
-                });
+impl Payload {
+    /// A payload of `len` bytes of our own, zero-filled (calloc: cheap for large sizes).
+    fn zeroed(len: usize) -> Payload {
+        Payload::try_zeroed(len).unwrap_or_else(|| handle_alloc_error(inline_layout(len)))
+    }
+
+    /// As `zeroed`, but None when the memory cannot be had (for sizes a peer chose).
+    fn try_zeroed(len: usize) -> Option<Payload> {
+        let layout =
+            Layout::from_size_align(HEADER.checked_add(len)?, std::mem::align_of::<Header>())
+                .ok()?;
+        // SAFETY: layout has non-zero size (the header); the block is checked for NULL and
+        // initialised with a header before use; the bytes are zeroed by alloc_zeroed.
+        unsafe {
+            let block = alloc_zeroed(layout);
+            if block.is_null() {
+                return None;
             }
-            Release::Free(ffn, hint) => {
-                // SAFETY: the user gave us this buffer and its free function; called once.
-                unsafe { ffn(self.ptr.cast(), hint) }
-            }
-            Release::Const => {}
+            let h = block as *mut Header;
+            h.write(Header {
+                refs: AtomicUsize::new(1),
+                ptr: block.add(HEADER),
+                len,
+                release: Release::Inline,
+            });
+            Some(Payload(NonNull::new_unchecked(h)))
         }
+    }
+
+    /// A payload holding a copy of `bytes`.
+    fn copy_of(bytes: &[u8]) -> Payload {
+        let layout = inline_layout(bytes.len());
+        // SAFETY: as in `zeroed`, except that the bytes are initialised by the copy.
+        unsafe {
+            let block = alloc(layout);
+            if block.is_null() {
+                handle_alloc_error(layout);
+            }
+            let data = block.add(HEADER);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
+            let h = block as *mut Header;
+            h.write(Header {
+                refs: AtomicUsize::new(1),
+                ptr: data,
+                len: bytes.len(),
+                release: Release::Inline,
+            });
+            Payload(NonNull::new_unchecked(h))
+        }
+    }
+
+    fn external(ptr: *mut u8, len: usize, release: Release) -> Payload {
+        let h = Box::new(Header {
+            refs: AtomicUsize::new(1),
+            ptr,
+            len,
+            release,
+        });
+        // SAFETY: Box::into_raw never returns NULL.
+        Payload(unsafe { NonNull::new_unchecked(Box::into_raw(h)) })
+    }
+
+    #[inline]
+    fn header(&self) -> &Header {
+        // SAFETY: the header lives until the last Payload referring to it is dropped.
+        unsafe { self.0.as_ref() }
+    }
+
+    #[inline]
+    fn refs(&self) -> usize {
+        self.header().refs.load(Ordering::Acquire)
     }
 }
 
-impl Payload {
-    fn boxed(b: Box<[u8]>) -> Payload {
-        let len = b.len();
-        let ptr = Box::into_raw(b) as *mut u8;
-        Payload {
-            ptr,
-            len,
-            release: Release::Boxed,
+impl Clone for Payload {
+    #[inline]
+    fn clone(&self) -> Payload {
+        self.header().refs.fetch_add(1, Ordering::Relaxed);
+        Payload(self.0)
+    }
+}
+
+impl Drop for Payload {
+    fn drop(&mut self) {
+        if self.header().refs.fetch_sub(1, Ordering::Release) != 1 {
+            return;
+        }
+        std::sync::atomic::fence(Ordering::Acquire);
+        let h = self.0.as_ptr();
+        // SAFETY: we held the last reference, so nobody else can reach the header or bytes.
+        unsafe {
+            match (*h).release {
+                Release::Inline => {
+                    let layout = inline_layout((*h).len);
+                    std::ptr::drop_in_place(h);
+                    dealloc(h as *mut u8, layout);
+                }
+                Release::Free(ffn, hint) => {
+                    ffn((*h).ptr.cast(), hint);
+                    drop(Box::from_raw(h));
+                }
+                Release::Const => drop(Box::from_raw(h)),
+            }
         }
     }
 }
@@ -161,8 +253,17 @@ impl Msg {
                 ..Msg::new()
             }
         } else {
-            Msg::from_box(vec![0u8; size].into_boxed_slice())
+            Msg::shared(Payload::zeroed(size))
         }
+    }
+
+    /// A zero-filled message of `size` bytes, or None if the memory cannot be had (for a size
+    /// chosen by a peer, where an abort would be wrong).
+    pub fn try_with_size(size: usize) -> Option<Msg> {
+        if size <= INLINE_CAP {
+            return Some(Msg::with_size(size));
+        }
+        Payload::try_zeroed(size).map(Msg::shared)
     }
 
     /// A message holding a copy of `bytes`.
@@ -179,22 +280,13 @@ impl Msg {
                 ..Msg::new()
             }
         } else {
-            Msg::from_box(bytes.to_vec().into_boxed_slice())
+            Msg::shared(Payload::copy_of(bytes))
         }
     }
 
-    /// A message that takes ownership of a buffer without copying it.
-    pub fn from_vec(v: Vec<u8>) -> Msg {
-        if v.len() <= INLINE_CAP {
-            Msg::from_slice(&v)
-        } else {
-            Msg::from_box(v.into_boxed_slice())
-        }
-    }
-
-    fn from_box(b: Box<[u8]>) -> Msg {
+    fn shared(p: Payload) -> Msg {
         Msg {
-            data: Data::Shared(Arc::new(Payload::boxed(b))),
+            data: Data::Shared(p),
             ..Msg::new()
         }
     }
@@ -213,17 +305,14 @@ impl Msg {
             Some(f) => Release::Free(f, hint),
             None => Release::Const,
         };
-        Msg {
-            data: Data::Shared(Arc::new(Payload { ptr, len, release })),
-            ..Msg::new()
-        }
+        Msg::shared(Payload::external(ptr, len, release))
     }
 
     #[inline]
     pub fn len(&self) -> usize {
         match &self.data {
             Data::Inline { len, .. } => *len as usize,
-            Data::Shared(p) => p.len,
+            Data::Shared(p) => p.header().len,
         }
     }
 
@@ -237,7 +326,9 @@ impl Msg {
         match &self.data {
             Data::Inline { len, buf } => &buf[..*len as usize],
             // SAFETY: the payload owns (or borrows for its lifetime) ptr..ptr+len.
-            Data::Shared(p) => unsafe { std::slice::from_raw_parts(p.ptr, p.len) },
+            Data::Shared(p) => unsafe {
+                std::slice::from_raw_parts(p.header().ptr, p.header().len)
+            },
         }
     }
 
@@ -249,7 +340,9 @@ impl Msg {
             Data::Inline { len, buf } => &mut buf[..*len as usize],
             // SAFETY: as in `data`; the C API hands out the same mutable pointer, and we only
             // create this slice for the duration of a call made by the message's owner.
-            Data::Shared(p) => unsafe { std::slice::from_raw_parts_mut(p.ptr, p.len) },
+            Data::Shared(p) => unsafe {
+                std::slice::from_raw_parts_mut(p.header().ptr, p.header().len)
+            },
         }
     }
 
@@ -258,7 +351,7 @@ impl Msg {
     pub fn data_ptr(&mut self) -> *mut u8 {
         match &mut self.data {
             Data::Inline { buf, .. } => buf.as_mut_ptr(),
-            Data::Shared(p) => p.ptr,
+            Data::Shared(p) => p.header().ptr,
         }
     }
 
@@ -266,7 +359,7 @@ impl Msg {
     pub fn is_shared(&self) -> bool {
         match &self.data {
             Data::Inline { .. } => false,
-            Data::Shared(p) => Arc::strong_count(p) > 1 || !matches!(p.release, Release::Boxed),
+            Data::Shared(p) => p.refs() > 1 || !matches!(p.header().release, Release::Inline),
         }
     }
 
@@ -278,7 +371,7 @@ impl Msg {
                     len: *len,
                     buf: *buf,
                 },
-                Data::Shared(p) => Data::Shared(Arc::clone(p)),
+                Data::Shared(p) => Data::Shared(p.clone()),
             },
             flags: self.flags,
             routing_id: self.routing_id,

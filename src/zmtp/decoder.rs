@@ -3,8 +3,6 @@
 //! large frame that has not fully arrived gets its own message, and the socket then reads
 //! straight into that message's payload, so big bodies are never copied through the buffer.
 
-use std::alloc::Layout;
-
 use super::greeting::{self, GREETING_LEN};
 use super::{ProtocolError, FLAG_LONG, LARGE_FRAME};
 use crate::core::msg::Msg;
@@ -195,17 +193,7 @@ fn check_size(size: u64, max_msg_size: i64) -> Result<usize, ProtocolError> {
 /// abort, because the size came from the peer.
 fn alloc_frame(size: usize) -> Result<Msg, ProtocolError> {
     debug_assert!(size > LARGE_FRAME);
-    let oom = ProtocolError::OutOfMemory { size: size as u64 };
-    let layout = Layout::array::<u8>(size).map_err(|_| oom.clone())?;
-    // SAFETY: the layout has a non-zero size.
-    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
-    if ptr.is_null() {
-        return Err(oom);
-    }
-    // SAFETY: `ptr` is a live, zeroed allocation of `size` u8s from the global allocator, with
-    // exactly the layout a Box<[u8]> of that length is freed with.
-    let boxed = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, size)) };
-    Ok(Msg::from_vec(boxed.into_vec()))
+    Msg::try_with_size(size).ok_or(ProtocolError::OutOfMemory { size: size as u64 })
 }
 
 #[cfg(test)]
