@@ -54,6 +54,7 @@ pub const ZMQ_CONFLATE: i32 = 54;
 pub const ZMQ_ZAP_DOMAIN: i32 = 55;
 pub const ZMQ_ROUTER_HANDOVER: i32 = 56;
 pub const ZMQ_TOS: i32 = 57;
+pub const ZMQ_INVERT_MATCHING: i32 = 74;
 pub const ZMQ_CONNECT_ROUTING_ID: i32 = 61;
 pub const ZMQ_GSSAPI_SERVER: i32 = 62;
 pub const ZMQ_HANDSHAKE_IVL: i32 = 66;
@@ -110,6 +111,7 @@ pub struct Options {
     pub use_fd: i32,
     pub in_batch_size: i32,
     pub out_batch_size: i32,
+    pub invert_matching: i32,
     pub connect_routing_id: Vec<u8>,
     pub zap_domain: Vec<u8>,
     pub bindtodevice: Vec<u8>,
@@ -154,6 +156,7 @@ impl Options {
             use_fd: -1,
             in_batch_size: 8192,
             out_batch_size: 8192,
+            invert_matching: 0,
             connect_routing_id: Vec::new(),
             zap_domain: Vec::new(),
             bindtodevice: Vec::new(),
@@ -310,6 +313,7 @@ static INT_OPTIONS: &[IntOption] = &[
     IntOption { id: ZMQ_USE_FD, min: -1, max: MAX, field: |o| &mut o.use_fd },
     IntOption { id: ZMQ_IN_BATCH_SIZE, min: 1, max: MAX, field: |o| &mut o.in_batch_size },
     IntOption { id: ZMQ_OUT_BATCH_SIZE, min: 1, max: MAX, field: |o| &mut o.out_batch_size },
+    IntOption { id: ZMQ_INVERT_MATCHING, min: 0, max: 1, field: |o| &mut o.invert_matching },
 ];
 
 /// An `int` option value: exactly `sizeof(int)` bytes.

@@ -81,7 +81,8 @@ pub struct Socket {
 impl Socket {
     pub(crate) fn new(ctx: Arc<CtxInner>, socket_type: i32, slot: usize) -> Result<Box<Socket>> {
         let mut options = Options::new(socket_type);
-        if !ctx.blocky() {
+        // libzmq: subscribers never linger; BLOCKY=0 makes every socket's default 0.
+        if !ctx.blocky() || socket_type == pattern::ZMQ_SUB || socket_type == pattern::ZMQ_XSUB {
             options.linger = 0;
         }
         options.ipv6 = ctx.ipv6() as i32;
@@ -189,7 +190,7 @@ impl Socket {
     fn attach(&mut self, pipe: PipeEnd, endpoint: Arc<str>, assigned_id: Option<Vec<u8>>) -> usize {
         let key = self.pipes.insert(pipe, endpoint);
         let listener: Arc<dyn PipeListener> = self.shared.clone();
-        let conflate = self.options.conflate != 0;
+        let conflate = self.options.conflate != 0 && pattern::conflates(self.socket_type()).0;
         if let Some(p) = self.pipes.get_mut(key) {
             p.set_listener(listener, key);
             if conflate {
@@ -351,6 +352,7 @@ impl Socket {
     pub fn setsockopt(&mut self, opt: i32, val: &[u8]) -> Result<()> {
         self.process_commands()?;
         if self.pattern.set_option(opt, val)? {
+            self.pattern.option_applied(&mut self.pipes);
             return Ok(());
         }
         if self.options.set(opt, val)? {

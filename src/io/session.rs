@@ -115,9 +115,14 @@ impl Session {
         self.done
     }
 
+    /// ZMQ_CONFLATE on what the socket sends (the session reads it).
+    fn conflates(&self) -> bool {
+        self.config.options.conflate != 0 && pattern::conflates(self.config.options.socket_type).1
+    }
+
     /// Called once the session has its token.
     pub fn start(&mut self, io: &mut Io) {
-        let conflate = self.config.options.conflate != 0;
+        let conflate = self.conflates();
         if let Some(p) = &mut self.pipe {
             p.set_listener(io.pipe_listener.clone(), io.token);
             if conflate {
@@ -327,7 +332,7 @@ impl Session {
             let (sock_end, mut ours) =
                 pipe_pair(opts.sndhwm.max(0) as u64, opts.rcvhwm.max(0) as u64);
             ours.set_listener(io.pipe_listener.clone(), io.token);
-            if opts.conflate != 0 {
+            if self.conflates() {
                 ours.set_conflate(true);
                 ours.set_hwm(0);
             }

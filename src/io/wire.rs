@@ -8,6 +8,8 @@ use std::io::IoSlice;
 
 const RAW_READ: usize = 64 * 1024;
 
+// Unboxed on purpose: the codec is used on every read and write of the connection.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Wire {
     Zmtp(Codec),
     Raw(Raw),

@@ -3,15 +3,21 @@
 //! sees pipes and messages only; it knows nothing of transports or the wire.
 
 pub mod dealer;
+pub mod dist;
 pub mod fq;
 pub mod lb;
 pub mod pair;
+pub mod publisher;
 pub mod pull;
 pub mod push;
 pub mod rep;
 pub mod req;
 pub mod router;
 pub mod stream;
+pub mod sub;
+pub mod trie;
+pub mod xpub;
+pub mod xsub;
 
 use crate::core::error::{Error, Result};
 use crate::core::msg::Msg;
@@ -52,6 +58,8 @@ pub trait Pattern: Send {
     /// The pipe of a `zmq_connect` made under ZMQ_CONNECT_ROUTING_ID: its peer is known by
     /// this id. Only types that route by id care.
     fn assign_routing_id(&mut self, _key: usize, _id: Vec<u8>) {}
+    /// Runs after a successful `set_option`, with the pipes (SUB sends subscriptions now).
+    fn option_applied(&mut self, _pipes: &mut Pipes) {}
     /// A type-specific option; `Ok(false)` if this type does not know it.
     fn set_option(&mut self, _opt: i32, _val: &[u8]) -> Result<bool> {
         Ok(false)
@@ -72,6 +80,10 @@ pub fn create(socket_type: i32, opts: &Options) -> Result<Box<dyn Pattern>> {
         ZMQ_REP => Box::new(rep::Rep::default()),
         ZMQ_ROUTER => Box::new(router::Router::new(opts)),
         ZMQ_STREAM => Box::new(stream::Stream::default()),
+        ZMQ_PUB => Box::new(publisher::Pub::default()),
+        ZMQ_SUB => Box::new(sub::Sub::default()),
+        ZMQ_XPUB => Box::new(xpub::XPub::default()),
+        ZMQ_XSUB => Box::new(xsub::XSub::default()),
         _ => return Err(Error::EINVAL),
     })
 }
@@ -95,8 +107,18 @@ pub fn zmtp_name(socket_type: i32) -> &'static str {
     }
 }
 
+/// Which directions ZMQ_CONFLATE applies to for a socket type: (what the socket reads, what
+/// it sends). libzmq conflates DEALER, PULL, PUSH, PUB and SUB only.
+pub fn conflates(socket_type: i32) -> (bool, bool) {
+    match socket_type {
+        ZMQ_DEALER => (true, true),
+        ZMQ_PULL | ZMQ_SUB => (true, false),
+        ZMQ_PUSH | ZMQ_PUB => (false, true),
+        _ => (false, false),
+    }
+}
+
 /// Whether the socket wants each new pipe to start with the peer's routing id.
 pub fn wants_routing_id(socket_type: i32) -> bool {
     socket_type == ZMQ_ROUTER || socket_type == ZMQ_STREAM
 }
-

@@ -1,0 +1,339 @@
+//! Transport and connection behaviour through the C API: IPv6, interface names, hostnames,
+//! `src;dst` connects, abstract and wildcard ipc, heartbeats, reconnects and ETERM.
+
+use std::ffi::{c_void, CStr, CString};
+use std::os::raw::c_int;
+use zmq::ffi::ctx::*;
+use zmq::ffi::socket::*;
+
+const ZMQ_PAIR: c_int = 0;
+const ZMQ_REQ: c_int = 3;
+const ZMQ_REP: c_int = 4;
+const ZMQ_DEALER: c_int = 5;
+const ZMQ_ROUTER: c_int = 6;
+const ZMQ_PULL: c_int = 7;
+const ZMQ_PUSH: c_int = 8;
+const ZMQ_LINGER: c_int = 17;
+const ZMQ_RCVTIMEO: c_int = 27;
+const ZMQ_SNDTIMEO: c_int = 28;
+const ZMQ_LAST_ENDPOINT: c_int = 32;
+const ZMQ_IPV6: c_int = 42;
+const ZMQ_HEARTBEAT_IVL: c_int = 75;
+const ZMQ_HEARTBEAT_TIMEOUT: c_int = 77;
+
+struct Ctx(*mut c_void);
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        unsafe { zmq_ctx_term(self.0) };
+    }
+}
+
+fn errno() -> c_int {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+unsafe fn socket(ctx: &Ctx, t: c_int) -> *mut c_void {
+    let s = zmq_socket(ctx.0, t);
+    assert!(!s.is_null());
+    for (opt, v) in [
+        (ZMQ_LINGER, 0),
+        (ZMQ_RCVTIMEO, 10_000),
+        (ZMQ_SNDTIMEO, 10_000),
+    ] {
+        assert_eq!(zmq_setsockopt(s, opt, (&v as *const c_int).cast(), 4), 0);
+    }
+    s
+}
+
+unsafe fn set_int(s: *mut c_void, opt: c_int, v: c_int) {
+    assert_eq!(zmq_setsockopt(s, opt, (&v as *const c_int).cast(), 4), 0);
+}
+
+unsafe fn bind(s: *mut c_void, ep: &str) -> String {
+    let c = CString::new(ep).unwrap();
+    assert_eq!(zmq_bind(s, c.as_ptr()), 0, "bind {ep}: errno {}", errno());
+    let mut buf = [0u8; 256];
+    let mut len = buf.len();
+    assert_eq!(
+        zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, buf.as_mut_ptr().cast(), &mut len),
+        0
+    );
+    CStr::from_bytes_until_nul(&buf)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+unsafe fn connect(s: *mut c_void, ep: &str) {
+    let c = CString::new(ep).unwrap();
+    assert_eq!(
+        zmq_connect(s, c.as_ptr()),
+        0,
+        "connect {ep}: errno {}",
+        errno()
+    );
+}
+
+unsafe fn send(s: *mut c_void, data: &[u8]) {
+    assert_eq!(
+        zmq_send(s, data.as_ptr().cast(), data.len(), 0),
+        data.len() as c_int
+    );
+}
+
+unsafe fn recv(s: *mut c_void) -> Vec<u8> {
+    let mut buf = vec![0u8; 256];
+    let n = zmq_recv(s, buf.as_mut_ptr().cast(), buf.len(), 0);
+    assert!(n >= 0, "recv failed: errno {}", errno());
+    buf.truncate(n as usize);
+    buf
+}
+
+unsafe fn ping_pong(ctx: &Ctx, bind_ep: &str, connect_ep: impl Fn(&str) -> String) {
+    let rep = socket(ctx, ZMQ_REP);
+    let req = socket(ctx, ZMQ_REQ);
+    let ep = bind(rep, bind_ep);
+    connect(req, &connect_ep(&ep));
+    send(req, b"ping");
+    assert_eq!(recv(rep), b"ping");
+    send(rep, b"pong");
+    assert_eq!(recv(req), b"pong");
+    zmq_close(req);
+    zmq_close(rep);
+}
+
+#[test]
+fn tcp_address_forms() {
+    unsafe {
+        let ctx = Ctx(zmq_ctx_new());
+        // Interface name and wildcard port.
+        ping_pong(&ctx, "tcp://lo:*", |ep| ep.to_string());
+        // Hostname on connect.
+        ping_pong(&ctx, "tcp://127.0.0.1:*", |ep| {
+            ep.replace("127.0.0.1", "localhost")
+        });
+        // Source address.
+        ping_pong(&ctx, "tcp://127.0.0.1:*", |ep| {
+            format!("tcp://127.0.0.1:0;{}", &ep["tcp://".len()..])
+        });
+        // A bind host that is neither an address nor an interface.
+        let s = socket(&ctx, ZMQ_PAIR);
+        let c = CString::new("tcp://no-such-interface:*").unwrap();
+        assert_eq!(zmq_bind(s, c.as_ptr()), -1);
+        assert_eq!(errno(), libc::ENODEV);
+        zmq_close(s);
+    }
+}
+
+#[test]
+fn tcp_ipv6() {
+    unsafe {
+        let ctx = Ctx(zmq_ctx_new());
+        let rep = socket(&ctx, ZMQ_REP);
+        let req = socket(&ctx, ZMQ_REQ);
+        set_int(rep, ZMQ_IPV6, 1);
+        set_int(req, ZMQ_IPV6, 1);
+        let c = CString::new("tcp://[::1]:*").unwrap();
+        if zmq_bind(rep, c.as_ptr()) != 0 {
+            eprintln!("no IPv6 loopback here (errno {}); skipping", errno());
+            zmq_close(req);
+            zmq_close(rep);
+            return;
+        }
+        let mut buf = [0u8; 256];
+        let mut len = buf.len();
+        zmq_getsockopt(rep, ZMQ_LAST_ENDPOINT, buf.as_mut_ptr().cast(), &mut len);
+        let ep = CStr::from_bytes_until_nul(&buf)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(ep.starts_with("tcp://[::1]:"), "{ep}");
+        connect(req, &ep);
+        send(req, b"v6");
+        assert_eq!(recv(rep), b"v6");
+        zmq_close(req);
+        zmq_close(rep);
+    }
+}
+
+#[test]
+fn ipc_forms() {
+    unsafe {
+        let ctx = Ctx(zmq_ctx_new());
+        ping_pong(&ctx, "ipc://*", |ep| ep.to_string());
+        let name = format!("ipc://@zmq-rs-test-{}", std::process::id());
+        ping_pong(&ctx, &name, |ep| ep.to_string());
+    }
+}
+
+#[test]
+fn heartbeats_keep_an_idle_connection_alive() {
+    unsafe {
+        let ctx = Ctx(zmq_ctx_new());
+        let router = socket(&ctx, ZMQ_ROUTER);
+        let dealer = socket(&ctx, ZMQ_DEALER);
+        for s in [router, dealer] {
+            set_int(s, ZMQ_HEARTBEAT_IVL, 20);
+            set_int(s, ZMQ_HEARTBEAT_TIMEOUT, 200);
+        }
+        let ep = bind(router, "tcp://127.0.0.1:*");
+        connect(dealer, &ep);
+        send(dealer, b"one");
+        let id1 = recv(router);
+        assert_eq!(recv(router), b"one");
+        // Many heartbeat intervals with no traffic. Had the connection been dropped, the
+        // dealer would reconnect and the router would see a new routing id.
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        send(dealer, b"two");
+        assert_eq!(recv(router), id1);
+        assert_eq!(recv(router), b"two");
+        zmq_close(router);
+        zmq_close(dealer);
+    }
+}
+
+#[test]
+fn heartbeat_timeout_drops_a_silent_peer() {
+    use std::io::{Read, Write};
+    use zmq::zmtp::{Codec, Config, Event};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // A peer that completes the handshake, then never answers a PING.
+    let peer = std::thread::spawn(move || {
+        let (mut tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut codec = Codec::new(Config {
+            socket_type: "ROUTER",
+            routing_id: Vec::new(),
+            as_server: false,
+            max_msg_size: -1,
+            metadata: Vec::new(),
+        });
+        let mut iov = Vec::new();
+        codec.output_slices(&mut iov);
+        let greeting: Vec<u8> = iov.iter().flat_map(|s| s.to_vec()).collect();
+        drop(iov);
+        tcp.write_all(&greeting).unwrap();
+        codec.advance_output(greeting.len());
+        let mut ready = false;
+        let mut sent_ready = false;
+        let mut buf = [0u8; 4096];
+        let started = std::time::Instant::now();
+        loop {
+            let n = match tcp.read(&mut buf) {
+                Ok(0) => return Some(started.elapsed()),
+                Ok(n) => n,
+                Err(_) => return None,
+            };
+            let _ = codec.input(&buf[..n], &mut |ev| ready |= matches!(ev, Event::Ready(_)));
+            if !ready {
+                continue;
+            }
+            let mut iov = Vec::new();
+            codec.output_slices(&mut iov);
+            let out: Vec<u8> = iov.iter().flat_map(|s| s.to_vec()).collect();
+            drop(iov);
+            codec.advance_output(out.len());
+            if !sent_ready {
+                // Our READY goes out once; every PONG queued after it is thrown away.
+                tcp.write_all(&out[..first_frame_len(&out)]).unwrap();
+                sent_ready = true;
+            }
+        }
+    });
+    unsafe {
+        let ctx = Ctx(zmq_ctx_new());
+        let dealer = socket(&ctx, ZMQ_DEALER);
+        set_int(dealer, ZMQ_HEARTBEAT_IVL, 20);
+        set_int(dealer, ZMQ_HEARTBEAT_TIMEOUT, 100);
+        connect(dealer, &format!("tcp://127.0.0.1:{port}"));
+        let dropped_after = peer.join().unwrap();
+        assert!(
+            dropped_after.is_some(),
+            "the silent peer was never disconnected"
+        );
+        zmq_close(dealer);
+    }
+}
+
+/// The length of the first frame in `out` (short or long command frame).
+fn first_frame_len(out: &[u8]) -> usize {
+    match out.first() {
+        Some(0x04) if out.len() >= 2 => 2 + out[1] as usize,
+        Some(0x06) if out.len() >= 9 => {
+            9 + u64::from_be_bytes(out[1..9].try_into().unwrap()) as usize
+        }
+        _ => 0,
+    }
+}
+
+#[test]
+fn messages_queue_before_the_peer_exists_and_flow_after_it_returns() {
+    unsafe {
+        let ctx = Ctx(zmq_ctx_new());
+        // Find a free port, then connect to it before anyone listens there.
+        let probe = socket(&ctx, ZMQ_PULL);
+        let ep = bind(probe, "tcp://127.0.0.1:*");
+        zmq_close(probe);
+        let push = socket(&ctx, ZMQ_PUSH);
+        connect(push, &ep);
+        send(push, b"queued");
+        let pull = socket(&ctx, ZMQ_PULL);
+        rebind(pull, &ep);
+        assert_eq!(recv(pull), b"queued");
+        // The peer goes away and comes back: the connecting side reconnects by itself.
+        // (Messages written while the old connection was dying may be lost, as in libzmq, so
+        // keep sending until one arrives.)
+        zmq_close(pull);
+        let pull = socket(&ctx, ZMQ_PULL);
+        rebind(pull, &ep);
+        set_int(pull, ZMQ_RCVTIMEO, 100);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            send(push, b"again");
+            let mut buf = [0u8; 16];
+            if zmq_recv(pull, buf.as_mut_ptr().cast(), 16, 0) == 5 {
+                assert_eq!(&buf[..5], b"again");
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "never reconnected");
+        }
+        zmq_close(push);
+        zmq_close(pull);
+    }
+}
+
+/// Binds to an endpoint that a just-closed socket held: zmq_close is asynchronous (as in
+/// libzmq), so the port may stay busy for a moment.
+unsafe fn rebind(s: *mut c_void, ep: &str) {
+    let c = CString::new(ep).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while zmq_bind(s, c.as_ptr()) != 0 {
+        assert_eq!(errno(), libc::EADDRINUSE);
+        assert!(std::time::Instant::now() < deadline, "port never freed");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn term_wakes_a_blocked_recv_with_eterm() {
+    unsafe {
+        let ctx = zmq_ctx_new();
+        let s = zmq_socket(ctx, ZMQ_PULL) as usize;
+        let t = std::thread::spawn(move || {
+            let mut b = [0u8; 8];
+            let rc = zmq_recv(s as *mut c_void, b.as_mut_ptr().cast(), 8, 0);
+            let e = errno();
+            zmq_close(s as *mut c_void);
+            (rc, e)
+        });
+        // Whether the recv has started blocking or not, it must end with ETERM.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(zmq_ctx_term(ctx), 0);
+        let (rc, e) = t.join().unwrap();
+        assert_eq!((rc, e), (-1, zmq::core::error::ETERM));
+    }
+}
