@@ -6,7 +6,7 @@ use super::msg::{Msg, ROUTING_ID};
 use super::options::Options;
 use super::pipe::{pipe_pair, PipeEnd};
 use super::socket::{Cmd, Socket, SocketShared};
-use crate::io::{IoCmd, IoThread};
+use crate::io::{IoCmd, IoThread, ThreadSetup};
 use crate::pattern;
 use parking_lot::{Condvar, Mutex};
 use std::collections::HashMap;
@@ -261,9 +261,15 @@ impl CtxInner {
         if !io.is_empty() {
             return Ok(());
         }
-        let n = self.opts.lock().io_threads.max(1);
-        for i in 0..n {
-            io.push(IoThread::spawn(i as usize).map_err(|_| Error::EMTHREAD)?);
+        let o = self.opts.lock().clone();
+        let setup = ThreadSetup {
+            name_prefix: o.thread_name_prefix,
+            cpus: o.affinity_cpus.clone(),
+            policy: o.thread_sched_policy,
+            priority: o.thread_priority,
+        };
+        for i in 0..o.io_threads.max(1) {
+            io.push(IoThread::spawn(i as usize, setup.clone()).map_err(|_| Error::EMTHREAD)?);
         }
         Ok(())
     }

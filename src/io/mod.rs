@@ -57,20 +57,71 @@ impl PipeListener for IoPipeListener {
     }
 }
 
+/// How I/O threads are started (ZMQ_THREAD_* context options; -1 / empty = leave alone).
+#[derive(Clone, Debug, Default)]
+pub struct ThreadSetup {
+    pub name_prefix: i32,
+    pub cpus: Vec<i32>,
+    pub policy: i32,
+    pub priority: i32,
+}
+
+impl ThreadSetup {
+    fn name(&self, index: usize) -> String {
+        if self.name_prefix >= 0 {
+            format!("{}/ZMQbg/IO/{index}", self.name_prefix)
+        } else {
+            format!("ZMQbg/IO/{index}")
+        }
+    }
+
+    /// Applies affinity and scheduling to the calling thread; failures are ignored, as libzmq
+    /// does when the process lacks the privilege.
+    fn apply(&self) {
+        // SAFETY: plain syscalls on the calling thread with initialised arguments.
+        unsafe {
+            if !self.cpus.is_empty() {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                for &c in &self.cpus {
+                    if (0..libc::CPU_SETSIZE).contains(&c) {
+                        libc::CPU_SET(c as usize, &mut set);
+                    }
+                }
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            }
+            if self.policy >= 0 || self.priority >= 0 {
+                let mut policy = 0;
+                let mut param: libc::sched_param = std::mem::zeroed();
+                libc::pthread_getschedparam(libc::pthread_self(), &mut policy, &mut param);
+                if self.policy >= 0 {
+                    policy = self.policy;
+                }
+                if self.priority >= 0 {
+                    param.sched_priority = self.priority;
+                }
+                libc::pthread_setschedparam(libc::pthread_self(), policy, &param);
+            }
+        }
+    }
+}
+
 pub struct IoThread {
     mailbox: Arc<IoMailbox>,
     handle: JoinHandle<()>,
 }
 
 impl IoThread {
-    pub fn spawn(index: usize) -> std::io::Result<IoThread> {
+    pub fn spawn(index: usize, setup: ThreadSetup) -> std::io::Result<IoThread> {
         let poll = mio::Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), reactor::WAKER)?;
         let mailbox = Arc::new(Mailbox::new(waker));
         let mb = mailbox.clone();
         let handle = std::thread::Builder::new()
-            .name(format!("ZMQbg/IO/{index}"))
-            .spawn(move || reactor::Reactor::new(poll, mb).run())?;
+            .name(setup.name(index))
+            .spawn(move || {
+                setup.apply();
+                reactor::Reactor::new(poll, mb).run()
+            })?;
         Ok(IoThread { mailbox, handle })
     }
 
