@@ -29,16 +29,17 @@ unsafe fn forward(
         let mut m = Socket::from_ptr(from)?.recv(ZMQ_DONTWAIT)?;
         let more = m.more();
         let len = m.len() as u64;
+        // As libzmq 4.3.5, the counters count frames, not whole messages.
+        from_stats.msgs_in += 1;
         from_stats.bytes_in += len;
         if !capture.is_null() {
             let mut c = m.share();
             Socket::from_ptr(capture)?.send(&mut c, if more { ZMQ_SNDMORE } else { 0 })?;
         }
         Socket::from_ptr(to)?.send(&mut m, if more { ZMQ_SNDMORE } else { 0 })?;
+        to_stats.msgs_out += 1;
         to_stats.bytes_out += len;
         if !more {
-            from_stats.msgs_in += 1;
-            to_stats.msgs_out += 1;
             return Ok(());
         }
     }
@@ -103,12 +104,18 @@ unsafe fn run(
             if cmd.more() {
                 while ctl.recv(ZMQ_DONTWAIT)?.more() {}
             }
+            // A REP control socket gets a reply to every command: the counters for
+            // STATISTICS, an empty frame otherwise (libzmq 4.3.5).
+            let rep = ctl.socket_type() == crate::pattern::ZMQ_REP;
+            if rep && !matches!(action, Control::Statistics) {
+                ctl.send(&mut Msg::new(), 0)?;
+            }
             match action {
                 Control::Pause => paused = true,
                 Control::Resume => paused = false,
                 Control::Terminate => return Ok(0),
                 Control::Statistics => {
-                    if ctl.socket_type() == crate::pattern::ZMQ_REP {
+                    if rep {
                         let vals = [
                             front.msgs_in,
                             front.bytes_in,
@@ -126,12 +133,6 @@ unsafe fn run(
                     }
                 }
                 Control::None => {}
-            }
-            if matches!(action, Control::Pause | Control::Resume | Control::None)
-                && ctl.socket_type() == crate::pattern::ZMQ_REP
-            {
-                let mut m = Msg::from_slice(cmd.data());
-                ctl.send(&mut m, 0)?;
             }
         }
         if paused {

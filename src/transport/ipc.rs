@@ -41,6 +41,11 @@ pub fn listen(path: &str, _opts: &Options) -> Result<Listener> {
     }
     let l = UnixListener::bind_addr(&addr).map_err(Error::from)?;
     l.set_nonblocking(true).map_err(Error::from)?;
+    let file = file.map(|f| {
+        use std::os::unix::fs::MetadataExt;
+        let ino = std::fs::symlink_metadata(&f).map(|m| m.ino()).unwrap_or(0);
+        (f, ino)
+    });
     Ok(Listener::Ipc(
         mio::net::UnixListener::from_std(l),
         format!("ipc://{path}"),

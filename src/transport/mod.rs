@@ -6,7 +6,7 @@ pub mod tcp;
 
 use crate::core::error::{Error, Result};
 use crate::core::options::Options;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read};
 use std::os::fd::{AsRawFd, RawFd};
 
 /// A parsed endpoint URI.
@@ -51,7 +51,12 @@ pub fn validate_connect(ep: &Endpoint) -> Result<()> {
 /// A bound, listening socket.
 pub enum Listener {
     Tcp(mio::net::TcpListener, String),
-    Ipc(mio::net::UnixListener, String, Option<std::path::PathBuf>),
+    /// The file of a path-bound ipc listener, with its inode, removed on drop if unchanged.
+    Ipc(
+        mio::net::UnixListener,
+        String,
+        Option<(std::path::PathBuf, u64)>,
+    ),
 }
 
 impl Listener {
@@ -79,8 +84,13 @@ impl Listener {
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        if let Listener::Ipc(_, _, Some(path)) = self {
-            let _ = std::fs::remove_file(path);
+        // Remove the socket file only if it is still the one we bound: a new socket may
+        // have bound the same path since this listener was closed.
+        if let Listener::Ipc(_, _, Some((path, ino))) = self {
+            use std::os::unix::fs::MetadataExt;
+            if std::fs::symlink_metadata(&*path).is_ok_and(|m| m.ino() == *ino) {
+                let _ = std::fs::remove_file(path);
+            }
         }
     }
 }
@@ -115,11 +125,21 @@ impl Stream {
         }
     }
 
+    /// Gathers `iov` into one `sendmsg` with MSG_NOSIGNAL: a peer that has gone must give
+    /// EPIPE, never a SIGPIPE that kills the application.
     pub fn write_vectored(&mut self, iov: &[IoSlice<'_>]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write_vectored(iov),
-            Stream::Unix(s) => s.write_vectored(iov),
+        let n = iov.len().min(1024);
+        // SAFETY: msghdr is plain data; zero is valid for its unused fields.
+        let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+        // IoSlice is ABI-compatible with iovec on Unix (documented by std).
+        hdr.msg_iov = iov.as_ptr() as *mut libc::iovec;
+        hdr.msg_iovlen = n as _;
+        // SAFETY: hdr points at `n` live iovecs borrowed for the duration of the call.
+        let rc = unsafe { libc::sendmsg(self.fd(), &hdr, libc::MSG_NOSIGNAL) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
         }
+        Ok(rc as usize)
     }
 
     /// For a connect in progress: Ok once connected, the error if it failed, WouldBlock while
