@@ -10,4 +10,5 @@ pub mod pipe;
 pub mod pipes;
 pub mod signaler;
 pub mod socket;
+pub mod spsc;
 pub mod timers;

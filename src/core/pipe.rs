@@ -9,7 +9,8 @@
 //! the steady state costs two atomic stores per message and no syscalls.
 
 use super::msg::Msg;
-use crossbeam_queue::SegQueue;
+use super::spsc::Spsc;
+use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -32,10 +33,13 @@ pub trait PipeListener: Send + Sync {
     fn pipe_event(&self, token: usize, event: PipeEvent);
 }
 
+/// One direction. The counters each sit on their own cache line: `written` is stored by the
+/// writer and `read` by the reader for every message, and sharing a line would make the two
+/// cores fight over it; the flags, written rarely, share a third line.
 struct Half {
-    queue: SegQueue<Msg>,
-    written: AtomicU64,
-    read: AtomicU64,
+    queue: Spsc<Msg>,
+    written: CachePadded<AtomicU64>,
+    read: CachePadded<AtomicU64>,
     reader_asleep: AtomicBool,
     writer_blocked: AtomicBool,
     /// The writer will write no more; the reader sees "closed" once it has drained the queue.
@@ -45,9 +49,9 @@ struct Half {
 impl Half {
     fn new() -> Half {
         Half {
-            queue: SegQueue::new(),
-            written: AtomicU64::new(0),
-            read: AtomicU64::new(0),
+            queue: Spsc::default(),
+            written: CachePadded::new(AtomicU64::new(0)),
+            read: CachePadded::new(AtomicU64::new(0)),
             reader_asleep: AtomicBool::new(false),
             writer_blocked: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -174,7 +178,8 @@ impl PipeEnd {
     pub fn write(&mut self, msg: Msg) {
         let more = msg.more();
         let out = &self.shared.halves[self.side];
-        out.queue.push(msg);
+        // SAFETY: this end is the half's only writer (one PipeEnd per side, used through &mut).
+        unsafe { out.queue.push(msg) };
         self.in_write_msg = more;
         if !more {
             self.written += 1;
@@ -232,14 +237,10 @@ impl PipeEnd {
     #[inline]
     fn read_frame_raw(&mut self) -> Option<Msg> {
         let inp = &self.shared.halves[1 - self.side];
-        let msg = loop {
-            // The writer pushed every frame of a message before committing it, so the pop
-            // succeeds; the loop only guards the formal possibility of a delayed push.
-            if let Some(m) = inp.queue.pop() {
-                break m;
-            }
-            std::hint::spin_loop();
-        };
+        // SAFETY: this end is the half's only reader, and the caller saw (Acquire on
+        // `written`) that a whole message is committed; the writer pushes every frame of a
+        // message before committing it, so the frame is there.
+        let msg = unsafe { inp.queue.pop() };
         self.in_read_msg = msg.more();
         if !self.in_read_msg {
             self.read += 1;
