@@ -42,6 +42,9 @@ struct Half {
     read: CachePadded<AtomicU64>,
     reader_asleep: AtomicBool,
     writer_blocked: AtomicBool,
+    /// A writer blocked at its HWM is woken only once the queue is down to this many messages,
+    /// so that it can write a batch rather than one message per wake-up.
+    lwm: AtomicU64,
     /// The writer will write no more; the reader sees "closed" once it has drained the queue.
     closed: AtomicBool,
 }
@@ -54,6 +57,7 @@ impl Half {
             read: CachePadded::new(AtomicU64::new(0)),
             reader_asleep: AtomicBool::new(false),
             writer_blocked: AtomicBool::new(false),
+            lwm: AtomicU64::new(0),
             closed: AtomicBool::new(false),
         }
     }
@@ -92,6 +96,16 @@ pub struct PipeEnd {
     conflate: bool,
 }
 
+/// The low-water mark for a high-water mark (libzmq's rule: half of it, or 1024 below it).
+fn lwm(hwm: u64) -> u64 {
+    const MAX_DELTA: u64 = 1024;
+    if hwm > 2 * MAX_DELTA {
+        hwm - MAX_DELTA
+    } else {
+        hwm.div_ceil(2)
+    }
+}
+
 /// Creates a pipe. `hwm_ab` limits messages from end A to end B, `hwm_ba` the other way;
 /// 0 means unlimited.
 pub fn pipe_pair(hwm_ab: u64, hwm_ba: u64) -> (PipeEnd, PipeEnd) {
@@ -111,6 +125,8 @@ pub fn pipe_pair(hwm_ab: u64, hwm_ba: u64) -> (PipeEnd, PipeEnd) {
         closed: false,
         conflate: false,
     };
+    shared.halves[0].lwm.store(lwm(hwm_ab), Ordering::Relaxed);
+    shared.halves[1].lwm.store(lwm(hwm_ba), Ordering::Relaxed);
     (end(0, hwm_ab), end(1, hwm_ba))
 }
 
@@ -138,6 +154,7 @@ impl PipeEnd {
 
     pub fn set_hwm(&mut self, hwm: u64) {
         self.hwm = hwm;
+        self.out().lwm.store(lwm(hwm), Ordering::Relaxed);
     }
 
     /// True when the next frame written starts a message and the HWM lets it in. A false
@@ -246,6 +263,8 @@ impl PipeEnd {
             self.read += 1;
             inp.read.store(self.read, Ordering::SeqCst);
             if inp.writer_blocked.load(Ordering::SeqCst)
+                && inp.written.load(Ordering::Acquire) - self.read
+                    <= inp.lwm.load(Ordering::Relaxed)
                 && inp.writer_blocked.swap(false, Ordering::SeqCst)
             {
                 self.shared.notify(1 - self.side, PipeEvent::Writable);
@@ -361,14 +380,20 @@ mod tests {
     }
 
     #[test]
-    fn hwm_blocks_and_wakes_writer() {
-        let (mut a, mut b) = pipe_pair(2, 0);
+    fn hwm_blocks_and_wakes_writer_at_the_low_water_mark() {
+        let (mut a, mut b) = pipe_pair(4, 0);
         let ev = Arc::new(Events::default());
         a.set_listener(ev.clone(), 1);
-        assert!(a.check_write());
-        a.write(frame(b"1", false));
-        a.write(frame(b"2", false));
+        for i in 0..4u8 {
+            assert!(a.check_write());
+            a.write(frame(&[i], false));
+        }
         assert!(!a.check_write());
+        b.read().unwrap();
+        assert!(
+            ev.0.lock().is_empty(),
+            "3 queued: above the low-water mark of 2"
+        );
         b.read().unwrap();
         assert_eq!(*ev.0.lock(), vec![(1, PipeEvent::Writable)]);
         assert!(a.check_write());
