@@ -8,6 +8,8 @@ pub mod msg;
 pub mod options;
 pub mod pipe;
 pub mod pipes;
+pub mod poll;
+pub mod proxy;
 pub mod signaler;
 pub mod socket;
 pub mod spsc;
