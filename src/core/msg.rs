@@ -82,13 +82,24 @@ impl Payload {
 
     /// As `zeroed`, but None when the memory cannot be had (for sizes a peer chose).
     fn try_zeroed(len: usize) -> Option<Payload> {
+        Payload::try_alloc(len, true)
+    }
+
+    /// A payload of `len` bytes, zeroed or not. Not zeroing matters for large buffers that
+    /// are about to be filled anyway: clearing 1 MiB costs as much as sending it.
+    fn try_alloc(len: usize, zero: bool) -> Option<Payload> {
         let layout =
             Layout::from_size_align(HEADER.checked_add(len)?, std::mem::align_of::<Header>())
                 .ok()?;
         // SAFETY: layout has non-zero size (the header); the block is checked for NULL and
-        // initialised with a header before use; the bytes are zeroed by alloc_zeroed.
+        // initialised with a header before use; the bytes are zeroed by alloc_zeroed, or left
+        // for the caller of `Msg::with_size_uninit` to fill.
         unsafe {
-            let block = alloc_zeroed(layout);
+            let block = if zero {
+                alloc_zeroed(layout)
+            } else {
+                alloc(layout)
+            };
             if block.is_null() {
                 return None;
             }
@@ -255,6 +266,18 @@ impl Msg {
         } else {
             Msg::shared(Payload::zeroed(size))
         }
+    }
+
+    /// A message of `size` bytes whose content is not initialised (`zmq_msg_init_size`, and
+    /// the decoder's large frames, which the kernel fills). None if the memory cannot be had.
+    ///
+    /// # Safety
+    /// Every byte must be written (through `data_ptr` or `data_mut`) before any is read.
+    pub unsafe fn with_size_uninit(size: usize) -> Option<Msg> {
+        if size <= INLINE_CAP {
+            return Some(Msg::with_size(size));
+        }
+        Payload::try_alloc(size, false).map(Msg::shared)
     }
 
     /// A zero-filled message of `size` bytes, or None if the memory cannot be had (for a size

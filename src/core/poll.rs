@@ -102,7 +102,7 @@ pub unsafe fn poll<S: PollSlot>(items: &mut [S], timeout: i64) -> Result<usize> 
                 }
             } else {
                 let s = Socket::from_ptr(it.socket())?;
-                rev = s.events()? & it.events();
+                rev = s.events_after(pfd.revents != 0)? & it.events();
             }
             it.set_revents(rev);
             if rev != 0 {

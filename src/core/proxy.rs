@@ -65,6 +65,25 @@ unsafe fn forward(
     }
 }
 
+/// Forwards what is waiting, up to a batch, so one poll moves many messages.
+unsafe fn forward_batch(
+    from: *mut c_void,
+    to: *mut c_void,
+    capture: *mut c_void,
+    from_stats: &mut Stats,
+    to_stats: &mut Stats,
+) -> Result<()> {
+    const BATCH: usize = 1000;
+    for _ in 0..BATCH {
+        match forward(from, to, capture, from_stats, to_stats) {
+            Ok(()) => {}
+            Err(Error::EAGAIN) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 enum Control {
     None,
     Pause,
@@ -162,16 +181,10 @@ pub unsafe fn run(
             continue;
         }
         if items[0].revents & ZMQ_POLLIN != 0 {
-            match forward(frontend, backend, capture, &mut front, &mut back) {
-                Ok(()) | Err(Error::EAGAIN) => {}
-                Err(e) => return Err(e),
-            }
+            forward_batch(frontend, backend, capture, &mut front, &mut back)?;
         }
         if items[1].revents & ZMQ_POLLIN != 0 && frontend != backend {
-            match forward(backend, frontend, capture, &mut back, &mut front) {
-                Ok(()) | Err(Error::EAGAIN) => {}
-                Err(e) => return Err(e),
-            }
+            forward_batch(backend, frontend, capture, &mut back, &mut front)?;
         }
     }
 }

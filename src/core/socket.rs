@@ -327,9 +327,19 @@ impl Socket {
         Ok(())
     }
 
-    /// ZMQ_EVENTS: what the socket could do now.
+    /// ZMQ_EVENTS: what the socket could do now. Resets the ZMQ_FD edge.
     pub fn events(&mut self) -> Result<i16> {
-        self.drain_signal_and_process()?;
+        self.events_after(true)
+    }
+
+    /// As `events`; `signalled` says whether the fd was seen readable (its signal must be
+    /// consumed). Without it only pending commands are processed, which costs no syscall.
+    pub fn events_after(&mut self, signalled: bool) -> Result<i16> {
+        if signalled {
+            self.drain_signal_and_process()?;
+        } else {
+            self.process_commands()?;
+        }
         let mut ev = 0;
         if self.pattern.has_in(&mut self.pipes) {
             ev |= ZMQ_POLLIN;

@@ -38,7 +38,10 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: size_t) ->
         if size > isize::MAX as usize {
             return Err(Error::ENOMEM);
         }
-        init(msg, Msg::with_size(size))
+        // SAFETY: as libzmq documents, the content is undefined until the caller writes it
+        // through zmq_msg_data; that is the caller's contract.
+        let m = unsafe { Msg::with_size_uninit(size) }.ok_or(Error::ENOMEM)?;
+        init(msg, m)
     })
 }
 

@@ -30,9 +30,17 @@ pub(crate) struct Io<'a> {
     pub token: usize,
     pub pipe_listener: &'a Arc<dyn PipeListener>,
     timers: &'a mut BinaryHeap<Reverse<(Instant, usize)>>,
+    again: &'a mut Vec<usize>,
 }
 
 impl Io<'_> {
+    /// Asks for `read_more` on the next round (the object stopped reading with data left).
+    pub fn read_again(&mut self) {
+        if !self.again.contains(&self.token) {
+            self.again.push(self.token);
+        }
+    }
+
     /// Asks for `on_timer` at `at` (the object re-checks its own deadlines then).
     pub fn timer(&mut self, at: Instant) {
         self.timers.push(Reverse((at, self.token)));
@@ -47,6 +55,8 @@ pub(crate) struct Reactor {
     free: Vec<usize>,
     by_id: HashMap<u64, Vec<usize>>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Sessions to give another read next round (they hit their per-event budget).
+    again: Vec<usize>,
     stopping: bool,
 }
 
@@ -61,6 +71,7 @@ impl Reactor {
             free: Vec::new(),
             by_id: HashMap::new(),
             timers: BinaryHeap::new(),
+            again: Vec::new(),
             stopping: false,
         }
     }
@@ -87,6 +98,7 @@ impl Reactor {
                 token,
                 pipe_listener: &self.pipe_listener,
                 timers: &mut self.timers,
+                again: &mut self.again,
             },
         )
     }
@@ -111,6 +123,13 @@ impl Reactor {
                 let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
                 let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
                 self.ready(token, readable, writable);
+            }
+            for token in std::mem::take(&mut self.again) {
+                let (obj, mut io) = self.io(token);
+                if let Some(Object::Session(s)) = obj {
+                    s.read_more(&mut io);
+                }
+                self.reap(token);
             }
             // Commands are cheap to check; do it every round rather than only on the waker's
             // event, so nothing waits behind a busy connection.

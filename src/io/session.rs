@@ -204,6 +204,12 @@ impl Session {
         }
     }
 
+    /// The reactor comes back to a session that stopped reading with bytes left.
+    pub fn read_more(&mut self, io: &mut Io) {
+        self.read(io);
+        self.flush(io);
+    }
+
     pub fn on_ready(&mut self, io: &mut Io, readable: bool, writable: bool) {
         let Some(c) = &mut self.conn else { return };
         if c.connecting {
@@ -232,7 +238,13 @@ impl Session {
     }
 
     fn read(&mut self, io: &mut Io) {
-        for _ in 0..MAX_READS_PER_EVENT {
+        for round in 0..=MAX_READS_PER_EVENT {
+            if round == MAX_READS_PER_EVENT {
+                // Readiness is edge-triggered: bytes left in the kernel would never be
+                // reported again. Yield to other connections and come back next round.
+                io.read_again();
+                return;
+            }
             if self.read_paused || self.done {
                 return;
             }
@@ -373,8 +385,14 @@ impl Session {
         }
     }
 
-    /// Moves frames from the pipe into the codec and the codec's bytes into the kernel.
+    /// Moves frames from the pipe into the codec and the codec's bytes into the kernel; then,
+    /// if lingering, checks whether everything has been sent.
     fn flush(&mut self, io: &mut Io) {
+        self.pump_out(io);
+        self.check_linger_done();
+    }
+
+    fn pump_out(&mut self, io: &mut Io) {
         loop {
             let Some(c) = &mut self.conn else { return };
             if c.connecting {
@@ -414,7 +432,6 @@ impl Session {
                 }
             }
         }
-        self.check_linger_done();
     }
 
     pub fn on_pipe_event(&mut self, io: &mut Io, ev: PipeEvent) {

@@ -189,11 +189,13 @@ fn check_size(size: u64, max_msg_size: i64) -> Result<usize, ProtocolError> {
     }
 }
 
-/// A zeroed message of `size` (> `LARGE_FRAME`) bytes; a failed allocation is an error, not an
+/// A message of `size` (> `LARGE_FRAME`) bytes; a failed allocation is an error, not an
 /// abort, because the size came from the peer.
 fn alloc_frame(size: usize) -> Result<Msg, ProtocolError> {
     debug_assert!(size > LARGE_FRAME);
-    Msg::try_with_size(size).ok_or(ProtocolError::OutOfMemory { size: size as u64 })
+    // SAFETY: the decoder hands the payload out only through `read_buffer` until the peer's
+    // bytes have filled all of it; the frame is delivered once complete.
+    unsafe { Msg::with_size_uninit(size) }.ok_or(ProtocolError::OutOfMemory { size: size as u64 })
 }
 
 #[cfg(test)]

@@ -16,6 +16,12 @@
  *   --maxmsgsize=N         ZMQ_MAXMSGSIZE
  *   --timeout=MS           recv/send/stdin timeout (default 10000)
  *   --linger=MS            ZMQ_LINGER (default 5000)
+ *   --setint=OPT:VAL       zmq_setsockopt with an int (repeatable); OPT is a
+ *                          name without the ZMQ_ prefix (see int_option) or
+ *                          a number
+ *   --before=ACTION        run ACTION (any action below, e.g.
+ *                          --before=send=x:0161) before bind/connect
+ *                          (repeatable, run in order)
  *
  * Actions (executed in order after bind/connect):
  *   send=SPECS       send one multipart message
@@ -27,6 +33,18 @@
  *   echo=N           N times: receive a message and send it back unchanged
  *   pubsync=SPECS    send SPECS every 20 ms (non-blocking) until a line
  *                    arrives on stdin (used for PUB slow-joiner sync)
+ *   until=SPECS      receive and drop messages until one matches SPECS (that
+ *                    one becomes the last received message)
+ *   print            receive one message and print "MSG HEX,HEX,..." (one
+ *                    lowercase hex string per frame; empty frame = "")
+ *   expect-none=MS   fail if any message arrives within MS milliseconds
+ *   sub=TEXT         ZMQ_SUBSCRIBE TEXT ("sub=" subscribes to everything)
+ *   unsub=TEXT       ZMQ_UNSUBSCRIBE TEXT
+ *   setint=OPT:VAL   as --setint, at this point of the script
+ *   bind=EP          zmq_bind another endpoint
+ *   connect=EP       zmq_connect another endpoint
+ *   disconnect=EP    zmq_disconnect
+ *   unbind=EP        zmq_unbind
  *   say=TEXT         print "TEXT" on stdout
  *   wait             wait for one line on stdin
  *
@@ -60,6 +78,7 @@
 #include <zmq.h>
 
 #define MAX_FRAMES 64
+#define MAX_BEFORE 32
 
 typedef struct {
     size_t n;
@@ -384,6 +403,110 @@ static void do_pubsync(const char *text)
     }
 }
 
+/* Receive and drop messages until one matches; it becomes g_last. */
+static void do_until(const char *text)
+{
+    spec_t specs[MAX_FRAMES];
+    size_t n = parse_specs(text, specs);
+    for (;;) {
+        next_message(text);
+        if (match(&g_last, specs, n, NULL) == NULL) break;
+    }
+    free_specs(specs, n);
+}
+
+static void do_print(void)
+{
+    next_message("print");
+    printf("MSG ");
+    for (size_t i = 0; i < g_last.n; i++) {
+        const unsigned char *d = zmq_msg_data(&g_last.frames[i]);
+        size_t size = zmq_msg_size(&g_last.frames[i]);
+        if (i) putchar(',');
+        for (size_t j = 0; j < size; j++) printf("%02x", d[j]);
+    }
+    printf("\n");
+}
+
+static void set_rcvtimeo(int ms)
+{
+    if (zmq_setsockopt(g_sock, ZMQ_RCVTIMEO, &ms, sizeof ms) != 0)
+        fail("zmq_setsockopt(ZMQ_RCVTIMEO): %s", zmq_strerror(zmq_errno()));
+}
+
+static void do_expect_none(int ms)
+{
+    if (g_have_pending) {
+        describe(&g_pending);
+        fail("expect-none: a message is already pending");
+    }
+    set_rcvtimeo(ms);
+    multipart_t got;
+    got.n = 0;
+    zmq_msg_init(&got.frames[0]);
+    int rc = zmq_msg_recv(&got.frames[0], g_sock, 0);
+    int err = zmq_errno();
+    if (rc >= 0) {
+        got.n = 1;
+        /* Collect the remaining frames for the diagnostic. */
+        while (zmq_msg_more(&got.frames[got.n - 1]) && got.n < MAX_FRAMES) {
+            zmq_msg_init(&got.frames[got.n]);
+            if (zmq_msg_recv(&got.frames[got.n], g_sock, 0) < 0) break;
+            got.n++;
+        }
+        describe(&got);
+        fail("expect-none=%d: a message arrived", ms);
+    }
+    zmq_msg_close(&got.frames[0]);
+    if (err != EAGAIN) fail("expect-none recv: %s", zmq_strerror(err));
+    set_rcvtimeo(g_timeout);
+}
+
+static int int_option(const char *name)
+{
+    static const struct { const char *n; int v; } opts[] = {
+        {"XPUB_VERBOSE", ZMQ_XPUB_VERBOSE},
+        {"XPUB_VERBOSER", ZMQ_XPUB_VERBOSER},
+        {"XPUB_NODROP", ZMQ_XPUB_NODROP},
+        {"XPUB_MANUAL", ZMQ_XPUB_MANUAL},
+        {"INVERT_MATCHING", ZMQ_INVERT_MATCHING},
+        {"CONFLATE", ZMQ_CONFLATE},
+        {"SNDHWM", ZMQ_SNDHWM},
+        {"RCVHWM", ZMQ_RCVHWM},
+        {"LINGER", ZMQ_LINGER},
+        {"RECONNECT_IVL", ZMQ_RECONNECT_IVL},
+        {"RECONNECT_IVL_MAX", ZMQ_RECONNECT_IVL_MAX},
+        {"IMMEDIATE", ZMQ_IMMEDIATE},
+    };
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        if (strcmp(opts[i].n, name) == 0) return opts[i].v;
+    char *end;
+    long v = strtol(name, &end, 10);
+    if (*name && !*end) return (int)v;
+    fail("unknown integer option '%s'", name);
+    return -1;
+}
+
+static void setopt(int opt, const void *val, size_t len, const char *what);
+
+static void do_setint(const char *arg)
+{
+    const char *colon = strchr(arg, ':');
+    if (!colon) fail("setint needs OPT:VAL, got '%s'", arg);
+    char name[64];
+    size_t len = (size_t)(colon - arg);
+    if (len >= sizeof name) fail("option name too long in '%s'", arg);
+    memcpy(name, arg, len);
+    name[len] = '\0';
+    int v = atoi(colon + 1);
+    setopt(int_option(name), &v, sizeof v, arg);
+}
+
+static void endpoint_op(const char *what, int (*fn)(void *, const char *), const char *ep)
+{
+    if (fn(g_sock, ep) != 0) fail("zmq_%s(%s): %s", what, ep, zmq_strerror(zmq_errno()));
+}
+
 static int socket_type(const char *name)
 {
     static const struct { const char *n; int t; } types[] = {
@@ -402,6 +525,53 @@ static void setopt(int opt, const void *val, size_t len, const char *what)
 {
     if (zmq_setsockopt(g_sock, opt, val, len) != 0)
         fail("zmq_setsockopt(%s): %s", what, zmq_strerror(zmq_errno()));
+}
+
+static void run_action(const char *a)
+{
+    const char *eq = strchr(a, '=');
+    const char *arg = eq ? eq + 1 : "";
+    size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+#define IS(name) (nlen == strlen(name) && strncmp(a, name, nlen) == 0)
+    if (IS("send"))
+        do_send(arg);
+    else if (IS("expect"))
+        do_expect(arg);
+    else if (IS("recv"))
+        next_message("recv");
+    else if (IS("skip"))
+        do_skip(arg);
+    else if (IS("until"))
+        do_until(arg);
+    else if (IS("print"))
+        do_print();
+    else if (IS("expect-none"))
+        do_expect_none(atoi(arg));
+    else if (IS("echo"))
+        do_echo(atoi(arg));
+    else if (IS("pubsync"))
+        do_pubsync(arg);
+    else if (IS("sub"))
+        setopt(ZMQ_SUBSCRIBE, arg, strlen(arg), "ZMQ_SUBSCRIBE");
+    else if (IS("unsub"))
+        setopt(ZMQ_UNSUBSCRIBE, arg, strlen(arg), "ZMQ_UNSUBSCRIBE");
+    else if (IS("setint"))
+        do_setint(arg);
+    else if (IS("bind"))
+        endpoint_op("bind", zmq_bind, arg);
+    else if (IS("connect"))
+        endpoint_op("connect", zmq_connect, arg);
+    else if (IS("disconnect"))
+        endpoint_op("disconnect", zmq_disconnect, arg);
+    else if (IS("unbind"))
+        endpoint_op("unbind", zmq_unbind, arg);
+    else if (IS("say"))
+        printf("%s\n", arg);
+    else if (IS("wait")) {
+        if (read_line(g_timeout) != 0) fail("wait: no line on stdin within %d ms", g_timeout);
+    } else
+        fail("unknown action '%s'", a);
+#undef IS
 }
 
 int main(int argc, char **argv)
@@ -434,6 +604,8 @@ int main(int argc, char **argv)
     if (!g_sock) fail("zmq_socket: %s", zmq_strerror(zmq_errno()));
 
     int linger = 5000;
+    const char *before[MAX_BEFORE];
+    int n_before = 0;
     int i = 4;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         const char *a = argv[i];
@@ -450,12 +622,19 @@ int main(int argc, char **argv)
             g_timeout = atoi(val);
         else if (strncmp(a, "--linger=", 9) == 0)
             linger = atoi(val);
-        else
+        else if (strncmp(a, "--setint=", 9) == 0)
+            do_setint(val);
+        else if (strncmp(a, "--before=", 9) == 0) {
+            if (n_before >= MAX_BEFORE) fail("too many --before options");
+            before[n_before++] = val;
+        } else
             fail("unknown option '%s'", a);
     }
     setopt(ZMQ_RCVTIMEO, &g_timeout, sizeof g_timeout, "ZMQ_RCVTIMEO");
     setopt(ZMQ_SNDTIMEO, &g_timeout, sizeof g_timeout, "ZMQ_SNDTIMEO");
     setopt(ZMQ_LINGER, &linger, sizeof linger, "ZMQ_LINGER");
+    for (int k = 0; k < n_before; k++)
+        run_action(before[k]);
 
     int rc;
     if (strcmp(mode, "bind") == 0)
@@ -472,32 +651,8 @@ int main(int argc, char **argv)
         fail("zmq_getsockopt(ZMQ_LAST_ENDPOINT): %s", zmq_strerror(zmq_errno()));
     printf("ENDPOINT %.*s\n", (int)strnlen(last, last_len), last);
 
-    for (; i < argc; i++) {
-        char *a = argv[i];
-        char *eq = strchr(a, '=');
-        const char *arg = eq ? eq + 1 : "";
-        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-#define IS(name) (nlen == strlen(name) && strncmp(a, name, nlen) == 0)
-        if (IS("send"))
-            do_send(arg);
-        else if (IS("expect"))
-            do_expect(arg);
-        else if (IS("recv"))
-            next_message("recv");
-        else if (IS("skip"))
-            do_skip(arg);
-        else if (IS("echo"))
-            do_echo(atoi(arg));
-        else if (IS("pubsync"))
-            do_pubsync(arg);
-        else if (IS("say"))
-            printf("%s\n", arg);
-        else if (IS("wait")) {
-            if (read_line(g_timeout) != 0) fail("wait: no line on stdin within %d ms", g_timeout);
-        } else
-            fail("unknown action '%s'", a);
-#undef IS
-    }
+    for (; i < argc; i++)
+        run_action(argv[i]);
 
     if (g_have_last) mp_close(&g_last);
     if (g_have_pending) mp_close(&g_pending);

@@ -1,0 +1,204 @@
+/*  Helpers shared by the perf tools of this directory.
+
+    The tools use only the public, stable libzmq API (zmq.h of 4.3.x, no draft API), so that
+    the very same sources build against this repository's library and against any libzmq
+    4.3.x (Debian's, for example). Their command lines and output lines are libzmq's own, so
+    numbers can be compared with those of libzmq's perf tools.
+
+    Time is taken with clock_gettime (CLOCK_MONOTONIC) rather than zmq_stopwatch_*, so that
+    the library under test does not measure itself.
+
+    The socket pattern can be chosen with an optional extra last argument or the environment
+    variable ZMQ_PERF_PATTERN; without either a tool behaves like libzmq's. */
+
+#ifndef ZMQ_PERF_COMMON_H_INCLUDED
+#define ZMQ_PERF_COMMON_H_INCLUDED
+
+#include <zmq.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/*  The patterns a tool can be asked to use. */
+enum perf_pattern
+{
+    PERF_PUSHPULL, /*  throughput: PUSH -> PULL (libzmq's default) */
+    PERF_PUBSUB,   /*  throughput: XPUB with XPUB_NODROP -> SUB */
+    PERF_REQREP,   /*  latency: REQ <-> REP (libzmq's default) */
+    PERF_XPUBXSUB  /*  proxy: XPUB -> XSUB|proxy|XPUB -> SUB (libzmq's proxy_thr) */
+};
+
+static inline double perf_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
+
+/*  Elapsed microseconds since START, at least 1 (as libzmq's tools do). */
+static inline unsigned long perf_elapsed_us (double start_)
+{
+    double d = perf_now_us () - start_;
+    unsigned long us = d < 1.0 ? 1UL : (unsigned long) d;
+    return us;
+}
+
+static inline void perf_fail (const char *what_)
+{
+    printf ("error in %s: %s\n", what_, zmq_strerror (zmq_errno ()));
+    fflush (stdout);
+    exit (1);
+}
+
+static inline void perf_check (int rc_, const char *what_)
+{
+    if (rc_ == -1)
+        perf_fail (what_);
+}
+
+static inline void *perf_socket (void *ctx_, int type_)
+{
+    void *s = zmq_socket (ctx_, type_);
+    if (!s)
+        perf_fail ("zmq_socket");
+    return s;
+}
+
+static inline const char *perf_pattern_name (enum perf_pattern p_)
+{
+    switch (p_) {
+        case PERF_PUSHPULL:
+            return "pushpull";
+        case PERF_PUBSUB:
+            return "pubsub";
+        case PERF_REQREP:
+            return "reqrep";
+        case PERF_XPUBXSUB:
+            return "xpubxsub";
+    }
+    return "?";
+}
+
+/*  The pattern from ARG (the optional extra argument, may be NULL) or else from
+    $ZMQ_PERF_PATTERN, else DEFAULT. Only the patterns in ALLOWED (a bit set of
+    1 << perf_pattern) are accepted; anything else prints the usage and exits. */
+static inline enum perf_pattern
+perf_pattern_from (const char *arg_, enum perf_pattern default_, unsigned allowed_,
+                   const char *usage_)
+{
+    const char *name = arg_;
+    int p;
+    if (!name || !*name)
+        name = getenv ("ZMQ_PERF_PATTERN");
+    if (!name || !*name)
+        return default_;
+    for (p = PERF_PUSHPULL; p <= PERF_XPUBXSUB; p++) {
+        if ((allowed_ & (1u << p))
+            && strcmp (name, perf_pattern_name ((enum perf_pattern) p)) == 0)
+            return (enum perf_pattern) p;
+    }
+    printf ("%s", usage_);
+    printf ("unknown pattern: %s\n", name);
+    exit (1);
+}
+
+/*  PUB/SUB without losing messages: the sender is an XPUB with XPUB_NODROP (a full pipe
+    blocks the sender instead of dropping), and it waits for the first subscription before
+    sending, so that no message is sent before the subscriber is there. */
+static inline void *perf_open_publisher (void *ctx_)
+{
+    int one = 1;
+    void *s = perf_socket (ctx_, ZMQ_XPUB);
+    perf_check (zmq_setsockopt (s, ZMQ_XPUB_NODROP, &one, sizeof one),
+                "zmq_setsockopt (ZMQ_XPUB_NODROP)");
+    return s;
+}
+
+static inline void perf_wait_subscription (void *xpub_)
+{
+    unsigned char buf[256];
+    int rc;
+    /*  A subscription is 0x01 followed by the topic; skip anything else. */
+    do {
+        rc = zmq_recv (xpub_, buf, sizeof buf, 0);
+        perf_check (rc, "zmq_recv (subscription)");
+    } while (rc < 1 || buf[0] != 1);
+}
+
+static inline void *perf_open_subscriber (void *ctx_)
+{
+    void *s = perf_socket (ctx_, ZMQ_SUB);
+    perf_check (zmq_setsockopt (s, ZMQ_SUBSCRIBE, "", 0), "zmq_setsockopt (ZMQ_SUBSCRIBE)");
+    return s;
+}
+
+/*  Sends COUNT messages of SIZE bytes, each a fresh zmq_msg_init_size (as libzmq's
+    remote_thr does). */
+static inline void perf_send_messages (void *s_, size_t size_, long count_)
+{
+    long i;
+    zmq_msg_t msg;
+    for (i = 0; i != count_; i++) {
+        perf_check (zmq_msg_init_size (&msg, size_), "zmq_msg_init_size");
+        if (zmq_msg_send (&msg, s_, 0) == -1)
+            perf_fail ("zmq_msg_send");
+        /*  zmq_msg_send took the content; closing the now empty message is a no-op. */
+        perf_check (zmq_msg_close (&msg), "zmq_msg_close");
+    }
+}
+
+/*  Receives one message into MSG and checks its size. */
+static inline void perf_recv_one (void *s_, zmq_msg_t *msg_, size_t size_)
+{
+    if (zmq_msg_recv (msg_, s_, 0) == -1)
+        perf_fail ("zmq_msg_recv");
+    if (zmq_msg_size (msg_) != size_) {
+        printf ("message of incorrect size received\n");
+        fflush (stdout);
+        exit (1);
+    }
+}
+
+/*  Throughput lines as libzmq prints them (and computed the same way). */
+static inline void perf_print_throughput (size_t size_, long count_, unsigned long elapsed_,
+                                          int with_header_)
+{
+    unsigned long throughput =
+      (unsigned long) ((double) count_ / (double) elapsed_ * 1000000);
+    double megabits = (double) (throughput * size_ * 8) / 1000000;
+    if (with_header_) {
+        printf ("message size: %d [B]\n", (int) size_);
+        printf ("message count: %d\n", (int) count_);
+    }
+    printf ("mean throughput: %d [msg/s]\n", (int) throughput);
+    printf ("mean throughput: %.3f [Mb/s]\n", (double) megabits);
+    fflush (stdout);
+}
+
+static inline long perf_parse_count (const char *s_)
+{
+    char *end;
+    long v = strtol (s_, &end, 10);
+    if (*s_ == '\0' || *end != '\0' || v < 1) {
+        printf ("invalid number: %s\n", s_);
+        exit (1);
+    }
+    return v;
+}
+
+static inline size_t perf_parse_size (const char *s_)
+{
+    char *end;
+    long v = strtol (s_, &end, 10);
+    if (*s_ == '\0' || *end != '\0' || v < 0) {
+        printf ("invalid size: %s\n", s_);
+        exit (1);
+    }
+    return (size_t) v;
+}
+
+#endif
