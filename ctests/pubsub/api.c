@@ -685,6 +685,34 @@ static void check_enotsup (void)
     ps_close (sub);
 }
 
+/* CONFLATE on a SUB: of everything queued, only the newest message is
+ * delivered. Over inproc a send completes into the receiver's pipe, so all ten
+ * messages are queued before the first receive. One subscription only: libzmq
+ * conflates the subscriptions going upstream too, keeping just the last. */
+static void check_conflate (void)
+{
+    void *pub = tu_socket (ctx, ZMQ_PUB);
+    void *sub = tu_socket (ctx, ZMQ_SUB);
+    int one = 1;
+    CHECK_OK (zmq_setsockopt (sub, ZMQ_CONFLATE, &one, sizeof one),
+              "ZMQ_CONFLATE on SUB");
+    char ep[256];
+    tu_bind_ephemeral (pub, "inproc", ep, sizeof ep);
+    CHECK_OK (zmq_connect (sub, ep), "connect");
+    subscribe (sub, "");
+    ps_join (pub, sub, "probe", "fence");
+    char buf[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf (buf, sizeof buf, "m%d", i);
+        tu_send_str (pub, buf, 0, "publish");
+    }
+    tu_recv_expect (sub, "m9", "conflated SUB gets only the newest message");
+    CHECK_ERR (zmq_recv (sub, buf, sizeof buf, ZMQ_DONTWAIT), EAGAIN,
+               "nothing older is left behind");
+    CHECK_OK (zmq_close (sub), "close sub");
+    CHECK_OK (zmq_close (pub), "close pub");
+}
+
 /* ------------------------------------------------------------------------ */
 
 static const struct
@@ -705,6 +733,7 @@ static const struct
   {"join_order", check_join_order},
   {"reconnect", check_reconnect},
   {"enotsup", check_enotsup},
+  {"conflate", check_conflate},
 };
 
 int main (int argc, char **argv)
