@@ -130,9 +130,16 @@ impl Socket {
 
     // ----- commands -------------------------------------------------------------------------
 
+    /// Processes pending commands, if any (one atomic load when there are none).
     #[inline]
     fn process_commands(&mut self) -> Result<()> {
-        if self.shared.mailbox.has_pending() {
+        self.process_commands_with(self.shared.mailbox.has_pending())
+    }
+
+    /// Processes commands; with `drain_signal` the wake-up signal is consumed first, whatever
+    /// caused it (a signal can outlive the command it announced), which resets the ZMQ_FD edge.
+    fn process_commands_with(&mut self, drain_signal: bool) -> Result<()> {
+        if drain_signal {
             self.shared.mailbox.waker().drain();
             let shared = self.shared.clone();
             shared.mailbox.drain(|cmd| self.process(cmd));
@@ -233,7 +240,7 @@ impl Socket {
             }
         };
         self.shared.mailbox.waker().wait(timeout);
-        self.drain_signal_and_process()?;
+        self.process_commands_with(true)?;
         Ok(true)
     }
 
@@ -312,21 +319,6 @@ impl Socket {
         r
     }
 
-    /// Consumes the wake-up signal whatever caused it (a signal can outlive the command it
-    /// announced), then processes commands. Resets the ZMQ_FD edge.
-    fn drain_signal_and_process(&mut self) -> Result<()> {
-        self.shared.mailbox.waker().drain();
-        let shared = self.shared.clone();
-        shared.mailbox.drain(|cmd| self.process(cmd));
-        if self.pipes.has_dead() {
-            self.reap();
-        }
-        if self.stopped {
-            return Err(Error::ETERM);
-        }
-        Ok(())
-    }
-
     /// ZMQ_EVENTS: what the socket could do now. Resets the ZMQ_FD edge.
     pub fn events(&mut self) -> Result<i16> {
         self.events_after(true)
@@ -336,7 +328,7 @@ impl Socket {
     /// consumed). Without it only pending commands are processed, which costs no syscall.
     pub fn events_after(&mut self, signalled: bool) -> Result<i16> {
         if signalled {
-            self.drain_signal_and_process()?;
+            self.process_commands_with(true)?;
         } else {
             self.process_commands()?;
         }

@@ -118,6 +118,22 @@ pub fn conflates(socket_type: i32) -> (bool, bool) {
     }
 }
 
+/// A routing id for a peer that did not announce one: a zero byte then a 32-bit counter (as
+/// libzmq generates them), skipping any still in use.
+pub(crate) fn generate_routing_id(
+    counter: &mut u32,
+    in_use: &std::collections::HashMap<Vec<u8>, usize>,
+) -> Vec<u8> {
+    loop {
+        *counter = counter.wrapping_add(1);
+        let mut id = vec![0u8];
+        id.extend_from_slice(&counter.to_be_bytes());
+        if !in_use.contains_key(&id) {
+            return id;
+        }
+    }
+}
+
 /// Whether the socket wants each new pipe to start with the peer's routing id.
 pub fn wants_routing_id(socket_type: i32) -> bool {
     socket_type == ZMQ_ROUTER || socket_type == ZMQ_STREAM

@@ -53,14 +53,7 @@ impl Router {
     }
 
     fn generate_id(&mut self) -> Vec<u8> {
-        loop {
-            self.next_id = self.next_id.wrapping_add(1);
-            let mut id = vec![0u8];
-            id.extend_from_slice(&self.next_id.to_be_bytes());
-            if !self.by_id.contains_key(&id) {
-                return id;
-            }
-        }
+        super::generate_routing_id(&mut self.next_id, &self.by_id)
     }
 
     /// Reads the routing-id message a new pipe starts with. False if it has not arrived.

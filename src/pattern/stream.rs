@@ -54,14 +54,10 @@ impl Stream {
             Some(m) if m.flags() & ROUTING_ID != 0 => {}
             Some(_) | None => return false,
         }
-        let id = self.assigned.remove(&key).unwrap_or_else(|| loop {
-            self.next_id = self.next_id.wrapping_add(1);
-            let mut id = vec![0u8];
-            id.extend_from_slice(&self.next_id.to_be_bytes());
-            if !self.by_id.contains_key(&id) {
-                break id;
-            }
-        });
+        let id = match self.assigned.remove(&key) {
+            Some(id) => id,
+            None => super::generate_routing_id(&mut self.next_id, &self.by_id),
+        };
         if self.by_id.contains_key(&id) {
             pipes.mark_dead(key);
             return true;
