@@ -495,6 +495,10 @@ impl Socket {
             options: self.options.clone(),
             endpoint,
             wants_routing_id: pattern::wants_routing_id(self.options.socket_type),
+            zmtp_name: pattern::zmtp_name(self.options.socket_type),
+            raw: self.options.socket_type == pattern::ZMQ_STREAM,
+            conflate_out: self.options.conflate != 0
+                && pattern::conflates(self.options.socket_type).1,
         }
     }
 

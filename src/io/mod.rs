@@ -23,6 +23,12 @@ pub struct SessionConfig {
     pub endpoint: Arc<str>,
     /// The socket wants each pipe to start with the peer's routing id.
     pub wants_routing_id: bool,
+    /// The socket type's name in the ZMTP handshake.
+    pub zmtp_name: &'static str,
+    /// Raw bytes instead of ZMTP (STREAM sockets); implies a pipe per connection.
+    pub raw: bool,
+    /// ZMQ_CONFLATE applies to what the socket sends (the session's reading side).
+    pub conflate_out: bool,
 }
 
 pub enum IoCmd {

@@ -9,7 +9,6 @@ use super::SessionConfig;
 use crate::core::msg::{Metadata, Msg, ROUTING_ID};
 use crate::core::pipe::{pipe_pair, PipeEnd, PipeEvent};
 use crate::core::socket::Cmd;
-use crate::pattern;
 use crate::transport::{self, Endpoint, Stream};
 use crate::zmtp::{self, Codec, Event, PeerInfo};
 use mio::{Interest, Token};
@@ -117,7 +116,7 @@ impl Session {
 
     /// ZMQ_CONFLATE on what the socket sends (the session reads it).
     fn conflates(&self) -> bool {
-        self.config.options.conflate != 0 && pattern::conflates(self.config.options.socket_type).1
+        self.config.conflate_out
     }
 
     /// Called once the session has its token.
@@ -540,8 +539,7 @@ impl Session {
             p.skip_rest_of_message();
         }
         // ZMQ_IMMEDIATE and STREAM sockets have a pipe per connection, not per endpoint.
-        let immediate = self.config.options.immediate != 0
-            || self.config.options.socket_type == pattern::ZMQ_STREAM;
+        let immediate = self.config.options.immediate != 0 || self.config.raw;
         if self.connect.is_none() || immediate {
             // The socket sees the peer go away.
             self.pipe = None;
@@ -578,7 +576,7 @@ impl Conn {
 }
 
 fn new_wire(config: &SessionConfig) -> Wire {
-    if config.options.socket_type == pattern::ZMQ_STREAM {
+    if config.raw {
         Wire::Raw(Raw::new())
     } else {
         Wire::Zmtp(Codec::new(codec_config(config)))
@@ -588,7 +586,7 @@ fn new_wire(config: &SessionConfig) -> Wire {
 fn codec_config(config: &SessionConfig) -> zmtp::Config {
     let o = &config.options;
     zmtp::Config {
-        socket_type: pattern::zmtp_name(o.socket_type),
+        socket_type: config.zmtp_name,
         routing_id: o.routing_id.clone(),
         as_server: false,
         max_msg_size: o.maxmsgsize,
