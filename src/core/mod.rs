@@ -9,6 +9,7 @@ pub mod options;
 pub mod pipe;
 pub mod pipes;
 pub mod poll;
+pub mod pool;
 pub mod proxy;
 pub mod signaler;
 pub mod socket;

@@ -2,7 +2,8 @@
 //! inline (no allocation) and large ones in a reference-counted [`Payload`] that is shared, never
 //! copied, by `zmq_msg_copy` and on its way to the wire.
 
-use std::alloc::{alloc, alloc_zeroed, dealloc, handle_alloc_error, Layout};
+use super::pool;
+use std::alloc::{handle_alloc_error, Layout};
 use std::ffi::CStr;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -88,51 +89,41 @@ impl Payload {
     /// A payload of `len` bytes, zeroed or not. Not zeroing matters for large buffers that
     /// are about to be filled anyway: clearing 1 MiB costs as much as sending it.
     fn try_alloc(len: usize, zero: bool) -> Option<Payload> {
-        let layout =
-            Layout::from_size_align(HEADER.checked_add(len)?, std::mem::align_of::<Header>())
-                .ok()?;
-        // SAFETY: layout has non-zero size (the header); the block is checked for NULL and
-        // initialised with a header before use; the bytes are zeroed by alloc_zeroed, or left
-        // for the caller of `Msg::with_size_uninit` to fill.
-        unsafe {
-            let block = if zero {
-                alloc_zeroed(layout)
-            } else {
-                alloc(layout)
-            };
-            if block.is_null() {
-                return None;
-            }
-            let h = block as *mut Header;
-            h.write(Header {
-                refs: AtomicUsize::new(1),
-                ptr: block.add(HEADER),
-                len,
-                release: Release::Inline,
-            });
-            Some(Payload(NonNull::new_unchecked(h)))
-        }
+        let size = HEADER.checked_add(len)?;
+        let block = if zero {
+            pool::alloc_block_zeroed(size)
+        } else {
+            pool::alloc_block(size)
+        }?;
+        // SAFETY: the block has room for the header and `len` bytes, aligned for the header
+        // (pool blocks are 8-aligned); the bytes are zeroed, or left for the caller of
+        // `Msg::with_size_uninit` to fill.
+        unsafe { Some(Payload::init(block, len)) }
+    }
+
+    /// # Safety
+    /// `block` must be a fresh block from the pool of `HEADER + len` bytes.
+    #[inline]
+    unsafe fn init(block: NonNull<u8>, len: usize) -> Payload {
+        let h = block.as_ptr() as *mut Header;
+        h.write(Header {
+            refs: AtomicUsize::new(1),
+            ptr: block.as_ptr().add(HEADER),
+            len,
+            release: Release::Inline,
+        });
+        Payload(NonNull::new_unchecked(h))
     }
 
     /// A payload holding a copy of `bytes`.
     fn copy_of(bytes: &[u8]) -> Payload {
-        let layout = inline_layout(bytes.len());
-        // SAFETY: as in `zeroed`, except that the bytes are initialised by the copy.
+        let size = HEADER + bytes.len();
+        let block = pool::alloc_block(size)
+            .unwrap_or_else(|| handle_alloc_error(inline_layout(bytes.len())));
+        // SAFETY: as in `try_alloc`; the bytes are initialised by the copy.
         unsafe {
-            let block = alloc(layout);
-            if block.is_null() {
-                handle_alloc_error(layout);
-            }
-            let data = block.add(HEADER);
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
-            let h = block as *mut Header;
-            h.write(Header {
-                refs: AtomicUsize::new(1),
-                ptr: data,
-                len: bytes.len(),
-                release: Release::Inline,
-            });
-            Payload(NonNull::new_unchecked(h))
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), block.as_ptr().add(HEADER), bytes.len());
+            Payload::init(block, bytes.len())
         }
     }
 
@@ -178,9 +169,9 @@ impl Drop for Payload {
         unsafe {
             match (*h).release {
                 Release::Inline => {
-                    let layout = inline_layout((*h).len);
+                    let size = HEADER + (*h).len;
                     std::ptr::drop_in_place(h);
-                    dealloc(h as *mut u8, layout);
+                    pool::free(self.0.cast(), size);
                 }
                 Release::Free(ffn, hint) => {
                     ffn((*h).ptr.cast(), hint);
