@@ -12,6 +12,7 @@ pub mod poll;
 pub mod pool;
 pub mod proxy;
 pub mod signaler;
+pub mod slab;
 pub mod socket;
 pub mod spsc;
 pub mod timers;

@@ -2,7 +2,7 @@
 //! inline (no allocation) and large ones in a reference-counted [`Payload`] that is shared, never
 //! copied, by `zmq_msg_copy` and on its way to the wire.
 
-use super::pool;
+use super::{pool, slab};
 use std::alloc::{handle_alloc_error, Layout};
 use std::ffi::CStr;
 use std::ptr::NonNull;
@@ -53,8 +53,10 @@ struct Header {
 }
 
 enum Release {
-    /// The bytes follow the header in the same allocation.
+    /// The bytes follow the header in the same block, from the pool.
     Inline,
+    /// The bytes follow the header in a piece of a slab.
+    Slab(NonNull<slab::Slab>),
     /// Owned by the user; `free(ptr, hint)` is called exactly once when the last reference goes.
     Free(FreeFn, *mut libc::c_void),
     /// Constant data (`zmq_send_const`, `zmq_msg_init_data` without a free function).
@@ -90,6 +92,16 @@ impl Payload {
     /// are about to be filled anyway: clearing 1 MiB costs as much as sending it.
     fn try_alloc(len: usize, zero: bool) -> Option<Payload> {
         let size = HEADER.checked_add(len)?;
+        if let Some((piece, slab)) = slab::carve(size) {
+            // SAFETY: the piece has room for the header and `len` bytes, 8-aligned; it is
+            // released to its slab when the payload goes.
+            unsafe {
+                if zero {
+                    piece.as_ptr().add(HEADER).write_bytes(0, len);
+                }
+                return Some(Payload::init(piece, len, Release::Slab(slab)));
+            }
+        }
         let block = if zero {
             pool::alloc_block_zeroed(size)
         } else {
@@ -98,32 +110,31 @@ impl Payload {
         // SAFETY: the block has room for the header and `len` bytes, aligned for the header
         // (pool blocks are 8-aligned); the bytes are zeroed, or left for the caller of
         // `Msg::with_size_uninit` to fill.
-        unsafe { Some(Payload::init(block, len)) }
+        unsafe { Some(Payload::init(block, len, Release::Inline)) }
     }
 
     /// # Safety
-    /// `block` must be a fresh block from the pool of `HEADER + len` bytes.
+    /// `block` must be fresh memory of `HEADER + len` bytes, 8-aligned, that `release` frees.
     #[inline]
-    unsafe fn init(block: NonNull<u8>, len: usize) -> Payload {
+    unsafe fn init(block: NonNull<u8>, len: usize, release: Release) -> Payload {
         let h = block.as_ptr() as *mut Header;
         h.write(Header {
             refs: AtomicUsize::new(1),
             ptr: block.as_ptr().add(HEADER),
             len,
-            release: Release::Inline,
+            release,
         });
         Payload(NonNull::new_unchecked(h))
     }
 
     /// A payload holding a copy of `bytes`.
     fn copy_of(bytes: &[u8]) -> Payload {
-        let size = HEADER + bytes.len();
-        let block = pool::alloc_block(size)
-            .unwrap_or_else(|| handle_alloc_error(inline_layout(bytes.len())));
-        // SAFETY: as in `try_alloc`; the bytes are initialised by the copy.
+        // SAFETY: an uninitialised payload of exactly `bytes.len()` bytes, all written here.
         unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), block.as_ptr().add(HEADER), bytes.len());
-            Payload::init(block, bytes.len())
+            let p = Payload::try_alloc(bytes.len(), false)
+                .unwrap_or_else(|| handle_alloc_error(inline_layout(bytes.len())));
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.header().ptr, bytes.len());
+            p
         }
     }
 
@@ -159,11 +170,28 @@ impl Clone for Payload {
 }
 
 impl Drop for Payload {
+    #[inline]
     fn drop(&mut self) {
-        if self.header().refs.fetch_sub(1, Ordering::Release) != 1 {
-            return;
+        // The last reference needs no atomic write: nobody else can take a new one.
+        let refs = &self.header().refs;
+        if refs.load(Ordering::Acquire) != 1 {
+            if refs.fetch_sub(1, Ordering::Release) != 1 {
+                return;
+            }
+            std::sync::atomic::fence(Ordering::Acquire);
         }
-        std::sync::atomic::fence(Ordering::Acquire);
+        // SAFETY: we held the last reference.
+        unsafe { self.release() }
+    }
+}
+
+impl Payload {
+    /// Frees the header and bytes.
+    ///
+    /// # Safety
+    /// The caller held the last reference.
+    #[inline]
+    unsafe fn release(&mut self) {
         let h = self.0.as_ptr();
         // SAFETY: we held the last reference, so nobody else can reach the header or bytes.
         unsafe {
@@ -178,6 +206,10 @@ impl Drop for Payload {
                     drop(Box::from_raw(h));
                 }
                 Release::Const => drop(Box::from_raw(h)),
+                Release::Slab(slab) => {
+                    std::ptr::drop_in_place(h);
+                    slab::release(slab);
+                }
             }
         }
     }
@@ -373,7 +405,9 @@ impl Msg {
     pub fn is_shared(&self) -> bool {
         match &self.data {
             Data::Inline { .. } => false,
-            Data::Shared(p) => p.refs() > 1 || !matches!(p.header().release, Release::Inline),
+            Data::Shared(p) => {
+                p.refs() > 1 || !matches!(p.header().release, Release::Inline | Release::Slab(_))
+            }
         }
     }
 
