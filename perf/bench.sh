@@ -403,7 +403,9 @@ run_test() {
         return
     fi
     case $kind in
-        lat) R_VALUE=$(sed -n 's/^average latency: \([0-9.]*\) \[us\]$/\1/p' "$resfile" | tail -n 1) ;;
+        # One-way median (the tools' "p50 latency" line), or the mean for tools without it.
+        lat) R_VALUE=$(sed -n 's/^p50 latency: \([0-9.]*\) \[us\]$/\1/p' "$resfile" | tail -n 1)
+             [ -n "$R_VALUE" ] || R_VALUE=$(sed -n 's/^average latency: \([0-9.]*\) \[us\]$/\1/p' "$resfile" | tail -n 1) ;;
         *) R_VALUE=$(sed -n 's/^mean throughput: \([0-9]*\) \[msg\/s\]$/\1/p' "$resfile" | tail -n 1) ;;
     esac
     if [ -z "$R_VALUE" ]; then
@@ -660,7 +662,7 @@ if [ "$QUICK" = 1 ]; then
 fi
 
 START=$SECONDS
-say "== throughput (msg/s) and latency (us), medians of $RUNS runs, ours and libzmq alternating"
+say "== throughput (msg/s) and one-way p50 latency (us), medians of $RUNS runs, ours and libzmq alternating"
 matrix
 if [ "$PROFILE" = 1 ]; then
     say "== instructions (callgrind, user space) and syscalls (strace -f) per message, both ends"

@@ -36,7 +36,8 @@ int main (int argc, char *argv[])
     void *ctx, *s;
     pthread_t thread;
     zmq_msg_t msg;
-    double start, latency;
+    double start, latency, t, t1;
+    perf_samples_t samples;
     unsigned long elapsed;
     long i;
     int rc;
@@ -68,11 +69,16 @@ int main (int argc, char *argv[])
     printf ("roundtrip count: %d\n", (int) roundtrip_count);
     fflush (stdout);
 
+    perf_samples_init (&samples, roundtrip_count);
     start = perf_now_us ();
+    t = start;
     for (i = 0; i != roundtrip_count; i++) {
         if (zmq_msg_send (&msg, s, 0) == -1)
             perf_fail ("zmq_msg_send");
         perf_recv_one (s, &msg, message_size);
+        t1 = perf_now_us ();
+        perf_samples_add (&samples, t1 - t);
+        t = t1;
     }
     elapsed = perf_elapsed_us (start);
     perf_check (zmq_msg_close (&msg), "zmq_msg_close");
@@ -81,6 +87,7 @@ int main (int argc, char *argv[])
     latency = (double) elapsed / ((double) roundtrip_count * 2);
     printf ("average latency: %.3f [us]\n", latency);
     fflush (stdout);
+    perf_print_percentiles (&samples);
 
     perf_check (zmq_close (s), "zmq_close");
     perf_check (zmq_ctx_term (ctx), "zmq_ctx_term");

@@ -163,6 +163,53 @@ static inline void perf_recv_one (void *s_, zmq_msg_t *msg_, size_t size_)
     }
 }
 
+/*  Roundtrip times, for the median and tail of the latency tools (libzmq's print only the
+    mean, which one preempted roundtrip on a busy machine can move a lot). Taking the time
+    around every roundtrip costs tens of nanoseconds (vDSO clock_gettime), the same for any
+    library under test. */
+typedef struct
+{
+    double *us;
+    long n, cap;
+} perf_samples_t;
+
+static inline void perf_samples_init (perf_samples_t *s_, long cap_)
+{
+    s_->us = (double *) malloc ((size_t) cap_ * sizeof (double));
+    if (!s_->us) {
+        printf ("error in malloc: out of memory\n");
+        exit (1);
+    }
+    s_->n = 0;
+    s_->cap = cap_;
+}
+
+static inline void perf_samples_add (perf_samples_t *s_, double us_)
+{
+    if (s_->n < s_->cap)
+        s_->us[s_->n++] = us_;
+}
+
+static inline int perf_cmp_double (const void *a_, const void *b_)
+{
+    double a = *(const double *) a_, b = *(const double *) b_;
+    return a < b ? -1 : a > b;
+}
+
+/*  Prints the one-way median and 99th percentile (half the roundtrip's) after libzmq's lines,
+    and frees the samples. */
+static inline void perf_print_percentiles (perf_samples_t *s_)
+{
+    if (s_->n > 0) {
+        qsort (s_->us, (size_t) s_->n, sizeof (double), perf_cmp_double);
+        printf ("p50 latency: %.3f [us]\n", s_->us[(s_->n - 1) / 2] / 2);
+        printf ("p99 latency: %.3f [us]\n", s_->us[(s_->n - 1) * 99 / 100] / 2);
+        fflush (stdout);
+    }
+    free (s_->us);
+    s_->us = NULL;
+}
+
 /*  Throughput lines as libzmq prints them (and computed the same way). */
 static inline void perf_print_throughput (size_t size_, long count_, unsigned long elapsed_,
                                           int with_header_)

@@ -17,7 +17,8 @@ int main (int argc, char *argv[])
     long roundtrip_count, i;
     void *ctx, *s;
     zmq_msg_t msg;
-    double start, latency;
+    double start, latency, t, t1;
+    perf_samples_t samples;
     unsigned long elapsed;
 
     if (argc != 4 && argc != 5) {
@@ -38,11 +39,16 @@ int main (int argc, char *argv[])
     perf_check (zmq_msg_init_size (&msg, message_size), "zmq_msg_init_size");
     memset (zmq_msg_data (&msg), 0, message_size);
 
+    perf_samples_init (&samples, roundtrip_count);
     start = perf_now_us ();
+    t = start;
     for (i = 0; i != roundtrip_count; i++) {
         if (zmq_msg_send (&msg, s, 0) == -1)
             perf_fail ("zmq_msg_send");
         perf_recv_one (s, &msg, message_size);
+        t1 = perf_now_us ();
+        perf_samples_add (&samples, t1 - t);
+        t = t1;
     }
     elapsed = perf_elapsed_us (start);
     perf_check (zmq_msg_close (&msg), "zmq_msg_close");
@@ -52,6 +58,7 @@ int main (int argc, char *argv[])
     printf ("roundtrip count: %d\n", (int) roundtrip_count);
     printf ("average latency: %.3f [us]\n", latency);
     fflush (stdout);
+    perf_print_percentiles (&samples);
 
     perf_check (zmq_close (s), "zmq_close");
     perf_check (zmq_ctx_term (ctx), "zmq_ctx_term");
