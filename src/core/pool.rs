@@ -24,9 +24,9 @@ const MIN: usize = 1024;
 const MAX_SHIFT: u32 = 23;
 const CLASSES: usize = ((MAX_SHIFT - 10) * 4) as usize;
 /// Bytes cached by all classes together, at most.
-pub const BUDGET: usize = 32 << 20;
+pub const BUDGET: usize = 16 << 20;
 /// Bytes cached by one class, at most (and never fewer than two blocks, never more than 64).
-const CLASS_BUDGET: usize = 8 << 20;
+const CLASS_BUDGET: usize = 2 << 20;
 /// Alignment of every pooled block (that of the message header that starts it).
 const ALIGN: usize = 8;
 
