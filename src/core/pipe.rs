@@ -131,14 +131,20 @@ pub fn pipe_pair(hwm_ab: u64, hwm_ba: u64) -> (PipeEnd, PipeEnd) {
 }
 
 impl PipeEnd {
+    /// `side` is 0 or 1; the masks let the compiler drop the bounds checks.
     #[inline]
     fn out(&self) -> &Half {
-        &self.shared.halves[self.side]
+        &self.shared.halves[self.side & 1]
     }
 
     #[inline]
     fn inp(&self) -> &Half {
-        &self.shared.halves[1 - self.side]
+        &self.shared.halves[(self.side & 1) ^ 1]
+    }
+
+    #[inline]
+    fn peer_side(&self) -> usize {
+        (self.side & 1) ^ 1
     }
 
     /// Registers who is woken for this end. Events that happened before are not replayed:
@@ -170,7 +176,7 @@ impl PipeEnd {
         if self.hwm == 0 {
             return true;
         }
-        let out = self.out();
+        let out = &self.shared.halves[self.side & 1];
         if self.written - out.read.load(Ordering::Acquire) < self.hwm {
             return true;
         }
@@ -185,7 +191,7 @@ impl PipeEnd {
     /// True when the peer end is closed (writes would go nowhere).
     #[inline]
     pub fn peer_gone(&self) -> bool {
-        self.shared.end_closed[1 - self.side].load(Ordering::Acquire)
+        self.shared.end_closed[self.peer_side()].load(Ordering::Acquire)
     }
 
     /// Queues a frame, ignoring the HWM (the caller checked it with `check_write`, or is
@@ -194,7 +200,7 @@ impl PipeEnd {
     #[inline]
     pub fn write(&mut self, msg: Msg) {
         let more = msg.more();
-        let out = &self.shared.halves[self.side];
+        let out = &self.shared.halves[self.side & 1];
         // SAFETY: this end is the half's only writer (one PipeEnd per side, used through &mut).
         unsafe { out.queue.push(msg) };
         self.in_write_msg = more;
@@ -204,7 +210,7 @@ impl PipeEnd {
             if out.reader_asleep.load(Ordering::SeqCst)
                 && out.reader_asleep.swap(false, Ordering::SeqCst)
             {
-                self.shared.notify(1 - self.side, PipeEvent::Readable);
+                self.shared.notify(self.peer_side(), PipeEvent::Readable);
             }
         }
     }
@@ -216,7 +222,7 @@ impl PipeEnd {
         if self.in_read_msg {
             return true;
         }
-        let inp = self.inp();
+        let inp = &self.shared.halves[(self.side & 1) ^ 1];
         if inp.written.load(Ordering::Acquire) != self.read {
             return true;
         }
@@ -253,7 +259,7 @@ impl PipeEnd {
     /// bookkeeping: message count, and waking a writer blocked on the HWM.
     #[inline]
     fn read_frame_raw(&mut self) -> Option<Msg> {
-        let inp = &self.shared.halves[1 - self.side];
+        let inp = &self.shared.halves[(self.side & 1) ^ 1];
         // SAFETY: this end is the half's only reader, and the caller saw (Acquire on
         // `written`) that a whole message is committed; the writer pushes every frame of a
         // message before committing it, so the frame is there.
@@ -267,7 +273,7 @@ impl PipeEnd {
                     <= inp.lwm.load(Ordering::Relaxed)
                 && inp.writer_blocked.swap(false, Ordering::SeqCst)
             {
-                self.shared.notify(1 - self.side, PipeEvent::Writable);
+                self.shared.notify(self.peer_side(), PipeEvent::Writable);
             }
         }
         Some(msg)
@@ -282,7 +288,7 @@ impl PipeEnd {
 
     /// True if the peer closed its end (messages may still be waiting to be read).
     pub fn peer_closed(&self) -> bool {
-        self.shared.end_closed[1 - self.side].load(Ordering::Acquire)
+        self.shared.end_closed[self.peer_side()].load(Ordering::Acquire)
     }
 
     /// Number of whole messages written but not yet read by the peer.
@@ -311,7 +317,7 @@ impl PipeEnd {
 
     /// Tells the peer end's owner that the connection behind this end was re-established.
     pub fn send_hiccup(&self) {
-        self.shared.notify(1 - self.side, PipeEvent::Hiccup);
+        self.shared.notify(self.peer_side(), PipeEvent::Hiccup);
     }
 
     /// Closes this end: the peer reads what is queued, then sees the pipe closed. Frames of
@@ -324,7 +330,7 @@ impl PipeEnd {
         *self.shared.listeners[self.side].lock() = None;
         self.out().closed.store(true, Ordering::SeqCst);
         self.shared.end_closed[self.side].store(true, Ordering::SeqCst);
-        self.shared.notify(1 - self.side, PipeEvent::Closed);
+        self.shared.notify(self.peer_side(), PipeEvent::Closed);
     }
 }
 

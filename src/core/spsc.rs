@@ -75,21 +75,34 @@ impl<T> Spsc<T> {
     pub unsafe fn push(&self, v: T) {
         let tail = &mut *self.tail.get();
         let chunk = tail.chunk.as_ptr();
-        (*(*chunk).slots[tail.pos].get()).write(v);
+        // `pos` < CHUNK always: it is reset to 0 when it reaches CHUNK.
+        debug_assert!(tail.pos < CHUNK);
+        (*(*chunk).slots.get_unchecked(tail.pos).get()).write(v);
         tail.pos += 1;
         if tail.pos == CHUNK {
-            let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
-            let next = match NonNull::new(spare) {
-                Some(c) => {
-                    *(*c.as_ptr()).next.get() = ptr::null_mut();
-                    c
-                }
-                None => Chunk::alloc(),
-            };
-            *(*chunk).next.get() = next.as_ptr();
-            tail.chunk = next;
-            tail.pos = 0;
+            self.next_tail_chunk(tail);
         }
+    }
+
+    /// The writer filled its chunk: moves on to the spare one or a new one.
+    ///
+    /// # Safety
+    /// As `push`; `tail` is this queue's tail cursor.
+    #[cold]
+    #[inline(never)]
+    unsafe fn next_tail_chunk(&self, tail: &mut Cursor<T>) {
+        let chunk = tail.chunk.as_ptr();
+        let spare = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+        let next = match NonNull::new(spare) {
+            Some(c) => {
+                *(*c.as_ptr()).next.get() = ptr::null_mut();
+                c
+            }
+            None => Chunk::alloc(),
+        };
+        *(*chunk).next.get() = next.as_ptr();
+        tail.chunk = next;
+        tail.pos = 0;
     }
 
     /// Takes the oldest value.
@@ -101,20 +114,34 @@ impl<T> Spsc<T> {
     pub unsafe fn pop(&self) -> T {
         let head = &mut *self.head.get();
         let chunk = head.chunk.as_ptr();
-        let v = (*(*chunk).slots[head.pos].get()).assume_init_read();
+        debug_assert!(head.pos < CHUNK);
+        // `pos` < CHUNK always, as in `push`.
+        let v = (*(*chunk).slots.get_unchecked(head.pos).get()).assume_init_read();
         head.pos += 1;
         if head.pos == CHUNK {
-            let next = *(*chunk).next.get();
-            debug_assert!(!next.is_null());
-            head.chunk = NonNull::new_unchecked(next);
-            head.pos = 0;
-            // The writer left this chunk when it filled it; keep it for reuse.
-            let old = self.spare.swap(chunk, Ordering::Release);
-            if !old.is_null() {
-                drop(Box::from_raw(old));
-            }
+            self.next_head_chunk(head);
         }
         v
+    }
+
+    /// The reader finished its chunk: moves on to the next one and keeps this one as the
+    /// spare.
+    ///
+    /// # Safety
+    /// As `pop`; `head` is this queue's head cursor.
+    #[cold]
+    #[inline(never)]
+    unsafe fn next_head_chunk(&self, head: &mut Cursor<T>) {
+        let chunk = head.chunk.as_ptr();
+        let next = *(*chunk).next.get();
+        debug_assert!(!next.is_null());
+        head.chunk = NonNull::new_unchecked(next);
+        head.pos = 0;
+        // The writer left this chunk when it filled it; keep it for reuse.
+        let old = self.spare.swap(chunk, Ordering::Release);
+        if !old.is_null() {
+            drop(Box::from_raw(old));
+        }
     }
 }
 
