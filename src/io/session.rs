@@ -260,12 +260,27 @@ impl Session {
             if c.ttl_deadline.is_some() {
                 c.ttl_deadline = Some(Instant::now() + c.ttl);
             }
-            let mut events = std::mem::take(&mut self.events);
-            let r = c.codec.process(n, &mut |ev| events.push(ev));
-            for ev in events.drain(..) {
-                self.handle(io, ev);
+            // Messages go straight into the pipe. Anything else (rare: the handshake's
+            // completion, heartbeats) waits in `events` for `handle`, which needs all of the
+            // session; once something waits, later messages wait behind it, so that order is
+            // kept (a message after READY needs the pipe and metadata READY brings).
+            let (pipe, parts, meta, events) = (
+                &mut self.pipe,
+                &mut self.parts,
+                &self.meta,
+                &mut self.events,
+            );
+            let r = c.codec.process(n, &mut |ev| match ev {
+                Event::Message(m) if events.is_empty() => deliver(pipe, parts, meta, m),
+                ev => queue_event(events, ev),
+            });
+            if !self.events.is_empty() {
+                let mut events = std::mem::take(&mut self.events);
+                for ev in events.drain(..) {
+                    self.handle(io, ev);
+                }
+                self.events = events;
             }
-            self.events = events;
             if r.is_err() {
                 // Send what the codec queued (e.g. an ERROR command) then drop the peer.
                 self.flush(io);
@@ -281,21 +296,7 @@ impl Session {
 
     fn handle(&mut self, io: &mut Io, ev: Event) {
         match ev {
-            Event::Message(mut m) => {
-                let Some(p) = &mut self.pipe else { return };
-                if p.peer_gone() {
-                    return;
-                }
-                m.set_metadata(self.meta.clone());
-                if m.more() {
-                    self.parts.push(m);
-                } else {
-                    for part in self.parts.drain(..) {
-                        p.write(part);
-                    }
-                    p.write(m);
-                }
-            }
+            Event::Message(m) => deliver(&mut self.pipe, &mut self.parts, &self.meta, m),
             Event::Ready(info) => self.handshaken(io, info),
             Event::Ping { ttl_deciseconds } => {
                 if let Some(c) = &mut self.conn {
@@ -556,6 +557,47 @@ impl Session {
         if let Some(mut c) = self.conn.take() {
             let _ = registry.deregister(c.stream.source());
         }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn queue_event(events: &mut Vec<Event>, ev: Event) {
+    events.push(ev);
+}
+
+/// Hands a frame from the peer to the socket: the frames of a multipart message are held in
+/// `parts` and written together when the last arrives (the pipe commits whole messages only
+/// and cannot take back a partial one if the connection breaks).
+#[inline(always)]
+fn deliver(
+    pipe: &mut Option<PipeEnd>,
+    parts: &mut Vec<Msg>,
+    meta: &Option<Arc<Metadata>>,
+    mut m: Msg,
+) {
+    let Some(p) = pipe else { return };
+    if p.peer_gone() {
+        return;
+    }
+    m.set_metadata(meta.clone());
+    if m.more() || !parts.is_empty() {
+        deliver_part(p, parts, m);
+    } else {
+        p.write(m);
+    }
+}
+
+/// `deliver` for the frames of a multipart message.
+#[inline(never)]
+fn deliver_part(p: &mut PipeEnd, parts: &mut Vec<Msg>, m: Msg) {
+    if m.more() {
+        parts.push(m);
+    } else {
+        for part in parts.drain(..) {
+            p.write(part);
+        }
+        p.write(m);
     }
 }
 

@@ -66,10 +66,11 @@ impl Wire {
         }
     }
 
-    pub fn process(
+    #[inline]
+    pub fn process<F: FnMut(Event)>(
         &mut self,
         n: usize,
-        on_event: &mut dyn FnMut(Event),
+        on_event: &mut F,
     ) -> Result<(), ProtocolError> {
         match self {
             Wire::Zmtp(c) => c.process(n, on_event),

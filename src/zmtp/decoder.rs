@@ -25,6 +25,14 @@ pub enum Frame<'a> {
     Owned { flags: u8, msg: Msg },
 }
 
+/// Where the bytes of a read went.
+pub enum Input {
+    /// Into the read buffer: frames are taken with `next_frame`.
+    Buffered,
+    /// Into a large frame's own payload; the frame, if that completed it.
+    Direct(Option<Frame<'static>>),
+}
+
 enum State {
     Greeting,
     Header,
@@ -73,31 +81,96 @@ impl Decoder {
         &mut self.buf[self.end..]
     }
 
-    /// `n` bytes were written into the last `read_buffer`; hands every complete unit to
-    /// `on_frame` in order, stopping at the first error.
-    pub fn decode(
-        &mut self,
-        n: usize,
-        on_frame: &mut dyn FnMut(Frame<'_>) -> Result<(), ProtocolError>,
-    ) -> Result<(), ProtocolError> {
+    /// `n` bytes were written into the last `read_buffer`. When they went into the read
+    /// buffer, the caller then takes the frames with `next_frame` and calls `consumed`.
+    #[inline]
+    pub fn filled(&mut self, n: usize) -> Input {
         if std::mem::take(&mut self.direct) {
             let State::Body { msg, filled, .. } = &mut self.state else {
                 unreachable!("direct read outside a frame body");
             };
             assert!(n <= msg.len() - *filled, "read past the read buffer");
             *filled += n;
-            if *filled == msg.len() {
-                if let State::Body { flags, msg, .. } =
-                    std::mem::replace(&mut self.state, State::Header)
-                {
-                    on_frame(Frame::Owned { flags, msg })?;
-                }
+            if *filled < msg.len() {
+                return Input::Direct(None);
             }
-            return Ok(());
+            let State::Body { flags, msg, .. } = std::mem::replace(&mut self.state, State::Header)
+            else {
+                unreachable!()
+            };
+            return Input::Direct(Some(Frame::Owned { flags, msg }));
         }
         assert!(n <= self.buf.len() - self.end, "read past the read buffer");
         self.end += n;
-        let result = self.run(on_frame);
+        Input::Buffered
+    }
+
+    /// The next complete unit in the read buffer, or None when more bytes are needed.
+    #[inline]
+    pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>, ProtocolError> {
+        let have = &self.buf[self.start..self.end];
+        match &mut self.state {
+            State::Greeting => {
+                greeting::check_prefix(&have[..have.len().min(GREETING_LEN)])?;
+                let Some(g) = have.first_chunk::<GREETING_LEN>() else {
+                    return Ok(None);
+                };
+                self.start += GREETING_LEN;
+                self.state = State::Header;
+                Ok(Some(Frame::Greeting(g)))
+            }
+            State::Header => {
+                let (flags, size, header_len) = match *have {
+                    [flags, size, ..] if flags & FLAG_LONG == 0 => (flags, size as u64, 2),
+                    [flags, a, b, c, d, e, f, g, h, ..] => {
+                        (flags, u64::from_be_bytes([a, b, c, d, e, f, g, h]), 9)
+                    }
+                    _ => return Ok(None),
+                };
+                let size = check_size(size, self.max_msg_size)?;
+                let body = &have[header_len..];
+                if body.len() >= size {
+                    self.start += header_len + size;
+                    Ok(Some(Frame::Borrowed {
+                        flags,
+                        body: &body[..size],
+                    }))
+                } else if size <= LARGE_FRAME {
+                    // Wait for the rest; the buffer always has room for it.
+                    Ok(None)
+                } else {
+                    let mut msg = alloc_frame(size)?;
+                    msg.data_mut()[..body.len()].copy_from_slice(body);
+                    let filled = body.len();
+                    self.start = self.end;
+                    self.state = State::Body { flags, msg, filled };
+                    Ok(None)
+                }
+            }
+            State::Body { msg, filled, .. } => {
+                if have.is_empty() {
+                    return Ok(None);
+                }
+                let take = have.len().min(msg.len() - *filled);
+                msg.data_mut()[*filled..*filled + take].copy_from_slice(&have[..take]);
+                *filled += take;
+                self.start += take;
+                if *filled < msg.len() {
+                    return Ok(None);
+                }
+                let State::Body { flags, msg, .. } =
+                    std::mem::replace(&mut self.state, State::Header)
+                else {
+                    unreachable!()
+                };
+                Ok(Some(Frame::Owned { flags, msg }))
+            }
+        }
+    }
+
+    /// The caller is done taking frames after `filled`: makes room for the next read.
+    #[inline]
+    pub fn consumed(&mut self) {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -106,72 +179,33 @@ impl Decoder {
             self.end -= self.start;
             self.start = 0;
         }
-        result
     }
 
-    fn run(
-        &mut self,
-        on_frame: &mut dyn FnMut(Frame<'_>) -> Result<(), ProtocolError>,
-    ) -> Result<(), ProtocolError> {
-        loop {
-            let have = &self.buf[self.start..self.end];
-            match &mut self.state {
-                State::Greeting => {
-                    greeting::check_prefix(&have[..have.len().min(GREETING_LEN)])?;
-                    let Some(g) = have.first_chunk::<GREETING_LEN>() else {
-                        return Ok(());
-                    };
-                    self.start += GREETING_LEN;
-                    self.state = State::Header;
-                    on_frame(Frame::Greeting(g))?;
-                }
-                State::Header => {
-                    let (flags, size, header_len) = match *have {
-                        [flags, _, ..] if flags & FLAG_LONG == 0 => (flags, have[1] as u64, 2),
-                        [flags, a, b, c, d, e, f, g, h, ..] => {
-                            (flags, u64::from_be_bytes([a, b, c, d, e, f, g, h]), 9)
-                        }
-                        _ => return Ok(()),
-                    };
-                    let size = check_size(size, self.max_msg_size)?;
-                    let body = &have[header_len..];
-                    if body.len() >= size {
-                        self.start += header_len + size;
-                        on_frame(Frame::Borrowed {
-                            flags,
-                            body: &body[..size],
-                        })?;
-                    } else if size <= LARGE_FRAME {
-                        // Wait for the rest; the buffer always has room for it.
-                        return Ok(());
-                    } else {
-                        let mut msg = alloc_frame(size)?;
-                        msg.data_mut()[..body.len()].copy_from_slice(body);
-                        let filled = body.len();
-                        self.start = self.end;
-                        self.state = State::Body { flags, msg, filled };
-                        return Ok(());
-                    }
-                }
-                State::Body { msg, filled, .. } => {
-                    if have.is_empty() {
-                        return Ok(());
-                    }
-                    let take = have.len().min(msg.len() - *filled);
-                    msg.data_mut()[*filled..*filled + take].copy_from_slice(&have[..take]);
-                    *filled += take;
-                    self.start += take;
-                    if *filled < msg.len() {
-                        return Ok(());
-                    }
-                    if let State::Body { flags, msg, .. } =
-                        std::mem::replace(&mut self.state, State::Header)
-                    {
-                        on_frame(Frame::Owned { flags, msg })?;
-                    }
-                }
-            }
+    /// `filled`, then every complete unit to `on_frame` in order (stopping at the first
+    /// error), then `consumed`: what `Codec::process` does, for the tests here.
+    #[cfg(test)]
+    pub fn decode<F>(&mut self, n: usize, on_frame: &mut F) -> Result<(), ProtocolError>
+    where
+        F: FnMut(Frame<'_>) -> Result<(), ProtocolError>,
+    {
+        match self.filled(n) {
+            Input::Direct(Some(frame)) => return on_frame(frame),
+            Input::Direct(None) => return Ok(()),
+            Input::Buffered => {}
         }
+        let result = loop {
+            match self.next_frame() {
+                Ok(Some(frame)) => {
+                    if let Err(e) = on_frame(frame) {
+                        break Err(e);
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        self.consumed();
+        result
     }
 }
 

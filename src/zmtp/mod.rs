@@ -14,7 +14,7 @@ mod socket_type;
 use std::io::IoSlice;
 
 use crate::core::msg::{self, Msg};
-use decoder::{Decoder, Frame};
+use decoder::{Decoder, Frame, Input};
 use encoder::Encoder;
 pub use error::ProtocolError;
 use mechanism::{Mechanism, Step};
@@ -146,18 +146,38 @@ impl Codec {
     /// `n` bytes were read into the last [`read_buffer`](Codec::read_buffer): decodes them,
     /// reporting what the peer did through `on_event`. An error is final: the connection must
     /// be closed (after writing any pending output, if desired).
-    pub fn process(
+    ///
+    /// Generic over the callback so that delivering a message frame, the common case, is
+    /// inlined into the decoding loop.
+    #[inline]
+    pub fn process<F: FnMut(Event)>(
         &mut self,
         n: usize,
-        on_event: &mut dyn FnMut(Event),
+        on_event: &mut F,
     ) -> Result<(), ProtocolError> {
         if let Some(e) = &self.conn.failed {
             return Err(e.clone());
         }
         let conn = &mut self.conn;
-        let result = self
-            .decoder
-            .decode(n, &mut |frame| conn.on_frame(frame, on_event));
+        let result = match self.decoder.filled(n) {
+            Input::Direct(Some(frame)) => conn.on_frame(frame, on_event),
+            Input::Direct(None) => Ok(()),
+            Input::Buffered => {
+                let result = loop {
+                    match self.decoder.next_frame() {
+                        Ok(Some(frame)) => {
+                            if let Err(e) = conn.on_frame(frame, on_event) {
+                                break Err(e);
+                            }
+                        }
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e),
+                    }
+                };
+                self.decoder.consumed();
+                result
+            }
+        };
         if let Err(e) = &result {
             conn.failed = Some(e.clone());
         }
@@ -166,10 +186,10 @@ impl Codec {
 
     /// Feeds `data` through `read_buffer` and `process` (for tests and callers that already
     /// hold the bytes).
-    pub fn input(
+    pub fn input<F: FnMut(Event)>(
         &mut self,
         mut data: &[u8],
-        on_event: &mut dyn FnMut(Event),
+        on_event: &mut F,
     ) -> Result<(), ProtocolError> {
         while !data.is_empty() {
             let buf = self.read_buffer();
@@ -234,7 +254,27 @@ impl Codec {
 }
 
 impl Connection {
-    fn on_frame(
+    /// A message frame after the handshake is handled inline; everything else (greeting,
+    /// commands, frames out of place) goes through `on_other_frame`.
+    #[inline(always)]
+    fn on_frame<F: FnMut(Event)>(
+        &mut self,
+        frame: Frame<'_>,
+        on_event: &mut F,
+    ) -> Result<(), ProtocolError> {
+        match frame {
+            Frame::Borrowed { flags, body }
+                if flags & FLAG_COMMAND == 0 && self.phase == Phase::Ready =>
+            {
+                on_event(Event::Message(message(flags, Msg::from_slice(body))));
+                Ok(())
+            }
+            frame => self.on_other_frame(frame, on_event),
+        }
+    }
+
+    #[inline(never)]
+    fn on_other_frame(
         &mut self,
         frame: Frame<'_>,
         on_event: &mut dyn FnMut(Event),
@@ -246,7 +286,7 @@ impl Connection {
             }
             Frame::Borrowed { flags, body } => {
                 self.check_ready()?;
-                self.deliver(flags, Msg::from_slice(body), on_event);
+                on_event(Event::Message(message(flags, Msg::from_slice(body))));
                 Ok(())
             }
             Frame::Owned { flags, msg } if flags & FLAG_COMMAND != 0 => {
@@ -254,7 +294,7 @@ impl Connection {
             }
             Frame::Owned { flags, msg } => {
                 self.check_ready()?;
-                self.deliver(flags, msg, on_event);
+                on_event(Event::Message(message(flags, msg)));
                 Ok(())
             }
         }
@@ -279,11 +319,6 @@ impl Connection {
             Phase::Ready => Ok(()),
             _ => Err(ProtocolError::MessageBeforeHandshake),
         }
-    }
-
-    fn deliver(&mut self, flags: u8, mut msg: Msg, on_event: &mut dyn FnMut(Event)) {
-        msg.set_more(flags & FLAG_MORE != 0);
-        on_event(Event::Message(msg));
     }
 
     fn on_command(
@@ -388,6 +423,13 @@ impl Connection {
         }
         self.out.frame(wire, b"", m);
     }
+}
+
+/// A message frame as delivered: MORE as the wire flags say.
+#[inline]
+fn message(flags: u8, mut msg: Msg) -> Msg {
+    msg.set_more(flags & FLAG_MORE != 0);
+    msg
 }
 
 #[cfg(test)]
