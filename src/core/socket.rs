@@ -130,14 +130,20 @@ impl Socket {
 
     // ----- commands -------------------------------------------------------------------------
 
-    /// Processes pending commands, if any (one atomic load when there are none).
-    #[inline]
+    /// Processes pending commands, if any (one atomic load when there are none). The check is
+    /// inlined into every call; the work is not.
+    #[inline(always)]
     fn process_commands(&mut self) -> Result<()> {
-        self.process_commands_with(self.shared.mailbox.has_pending())
+        let pending = self.shared.mailbox.has_pending();
+        if pending || self.pipes.has_dead() || self.stopped {
+            return self.process_commands_with(pending);
+        }
+        Ok(())
     }
 
     /// Processes commands; with `drain_signal` the wake-up signal is consumed first, whatever
     /// caused it (a signal can outlive the command it announced), which resets the ZMQ_FD edge.
+    #[inline(never)]
     fn process_commands_with(&mut self, drain_signal: bool) -> Result<()> {
         if drain_signal {
             self.shared.mailbox.waker().drain();
