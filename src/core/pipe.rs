@@ -240,7 +240,7 @@ impl PipeEnd {
     }
 
     /// Takes the next frame, or None when no whole message is waiting (which arms a wake-up).
-    #[inline]
+    #[inline(always)]
     pub fn read(&mut self) -> Option<Msg> {
         if !self.check_read() {
             return None;
@@ -257,7 +257,7 @@ impl PipeEnd {
 
     /// Pops the next frame (a whole message is known to be committed) and does the
     /// bookkeeping: message count, and waking a writer blocked on the HWM.
-    #[inline]
+    #[inline(always)]
     fn read_frame_raw(&mut self) -> Option<Msg> {
         let inp = &self.shared.halves[(self.side & 1) ^ 1];
         // SAFETY: this end is the half's only reader, and the caller saw (Acquire on
