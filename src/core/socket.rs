@@ -289,14 +289,21 @@ impl Socket {
 
     /// Receives one frame. `flags`: ZMQ_DONTWAIT.
     pub fn recv(&mut self, flags: i32) -> Result<Msg> {
+        let mut msg = Msg::new();
+        self.recv_into(&mut msg, flags)?;
+        Ok(msg)
+    }
+
+    /// As `recv`, into `msg` (its old content dropped); `msg` is untouched on failure.
+    pub fn recv_into(&mut self, msg: &mut Msg, flags: i32) -> Result<()> {
         self.process_commands()?;
-        let r = self.pattern.recv(&mut self.pipes);
+        let r = self.pattern.recv_into(&mut self.pipes, msg);
         if self.pipes.has_dead() {
             self.reap();
         }
         match r {
             Err(Error::EAGAIN) => {}
-            r => return self.received(r),
+            r => return self.received(r, msg),
         }
         if flags & ZMQ_DONTWAIT != 0 || self.options.rcvtimeo == 0 {
             return Err(Error::EAGAIN);
@@ -306,21 +313,21 @@ impl Socket {
             if !self.wait(deadline)? {
                 return Err(Error::EAGAIN);
             }
-            let r = self.pattern.recv(&mut self.pipes);
+            let r = self.pattern.recv_into(&mut self.pipes, msg);
             if self.pipes.has_dead() {
                 self.reap();
             }
             match r {
                 Err(Error::EAGAIN) => continue,
-                r => return self.received(r),
+                r => return self.received(r, msg),
             }
         }
     }
 
     #[inline]
-    fn received(&mut self, r: Result<Msg>) -> Result<Msg> {
-        if let Ok(m) = &r {
-            self.rcvmore = m.more();
+    fn received(&mut self, r: Result<()>, msg: &Msg) -> Result<()> {
+        if r.is_ok() {
+            self.rcvmore = msg.more();
         }
         r
     }

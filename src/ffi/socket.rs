@@ -246,10 +246,8 @@ pub unsafe extern "C" fn zmq_msg_recv(msg: *mut zmq_msg_t, s: *mut c_void, flags
     guard_int(|| {
         let sock = socket(s)?;
         let m = msg_mut(msg)?;
-        let got = sock.recv(flags)?;
-        let len = got.len();
-        *m = got;
-        Ok(size_result(len))
+        sock.recv_into(m, flags)?;
+        Ok(size_result(m.len()))
     })
 }
 

@@ -49,6 +49,12 @@ impl Pattern for Dealer {
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Msg> {
         self.fq.recv(pipes).map(|(m, _)| m).ok_or(Error::EAGAIN)
     }
+    fn recv_into(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        self.fq
+            .recv_into(pipes, msg)
+            .map(|_| ())
+            .ok_or(Error::EAGAIN)
+    }
     fn has_in(&mut self, pipes: &mut Pipes) -> bool {
         self.fq.has_in(pipes)
     }

@@ -1,7 +1,7 @@
 //! Fair queueing: receive whole messages round-robin from the pipes that have input.
 //! Pipes found empty leave the active set until their owner is told they are readable.
 
-use crate::core::msg::{Msg, ROUTING_ID};
+use crate::core::msg::{Msg, MORE, ROUTING_ID};
 use crate::core::pipes::Pipes;
 
 #[derive(Default)]
@@ -46,33 +46,48 @@ impl FairQueue {
 
     /// The next frame and the pipe it came from.
     pub fn recv(&mut self, pipes: &mut Pipes) -> Option<(Msg, usize)> {
+        let mut m = Msg::new();
+        let key = self.recv_into(pipes, &mut m)?;
+        Some((m, key))
+    }
+
+    /// As `recv`, into `out` (its old content dropped); `out` is untouched when there is
+    /// nothing to receive.
+    #[inline]
+    pub fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Msg) -> Option<usize> {
         if let Some(key) = self.in_msg {
             if let Some(m) = pipes.get_mut(key).and_then(|p| p.read()) {
                 if !m.more() {
                     self.in_msg = None;
                     self.current += 1;
                 }
-                return Some((m, key));
+                *out = m;
+                return Some(key);
             }
             self.in_msg = None;
         }
-        while !self.active.is_empty() {
-            if self.current >= self.active.len() {
+        loop {
+            let n = self.active.len();
+            if n == 0 {
+                return None;
+            }
+            if self.current >= n {
                 self.current = 0;
             }
             let key = self.active[self.current];
             if let Some(p) = pipes.get_mut(key) {
                 if let Some(m) = p.read() {
-                    if m.flags() & ROUTING_ID != 0 && !m.more() {
+                    let flags = m.flags();
+                    if flags & MORE != 0 {
+                        self.in_msg = Some(key);
+                    } else if flags & ROUTING_ID != 0 {
                         // A peer's routing id, for sockets that route by id; skip it.
                         continue;
-                    }
-                    if m.more() {
-                        self.in_msg = Some(key);
                     } else {
                         self.current += 1;
                     }
-                    return Some((m, key));
+                    *out = m;
+                    return Some(key);
                 }
                 if p.is_drained_and_closed() {
                     pipes.mark_dead(key);
@@ -80,7 +95,6 @@ impl FairQueue {
             }
             self.active.swap_remove(self.current);
         }
-        None
     }
 
     pub fn has_in(&mut self, pipes: &mut Pipes) -> bool {
@@ -109,7 +123,6 @@ impl FairQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::msg::MORE;
     use crate::core::pipe::{pipe_pair, PipeEnd};
 
     fn setup(n: usize) -> (Pipes, FairQueue, Vec<PipeEnd>) {

@@ -51,6 +51,12 @@ pub trait Pattern: Send {
     fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()>;
     /// Receives one frame, or EAGAIN.
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Msg>;
+    /// As `recv`, into `msg` (whose old content is dropped); `msg` is untouched on failure.
+    /// Types on the hot path override it to move the frame from the pipe straight into place.
+    fn recv_into(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        *msg = self.recv(pipes)?;
+        Ok(())
+    }
     fn has_in(&mut self, pipes: &mut Pipes) -> bool;
     fn has_out(&mut self, pipes: &mut Pipes) -> bool;
     /// The connection behind a pipe was re-established (XSUB resends its subscriptions).
