@@ -38,27 +38,24 @@ impl LoadBalancer {
     }
 
     /// Sends a frame; the message is taken (left empty) on success.
+    #[inline]
     pub fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
         self.send_to(pipes, msg).map(|_| ())
     }
 
     /// As `send`, also telling which pipe took the frame (None: dropped, pipe gone mid-message).
+    #[inline(always)]
     pub fn send_to(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<Option<usize>> {
         let more = msg.more();
         if let Some(target) = self.in_msg {
-            if !more {
-                self.in_msg = None;
-                self.current += 1;
-            }
-            let m = std::mem::take(msg);
-            match target.and_then(|k| pipes.get_mut(k)) {
-                Some(p) => p.write(m),
-                None => return Ok(None),
-            }
-            return Ok(target);
+            return Ok(self.send_rest(pipes, msg, target, more));
         }
-        while !self.active.is_empty() {
-            if self.current >= self.active.len() {
+        loop {
+            let n = self.active.len();
+            if n == 0 {
+                return Err(Error::EAGAIN);
+            }
+            if self.current >= n {
                 self.current = 0;
             }
             let key = self.active[self.current];
@@ -75,7 +72,27 @@ impl LoadBalancer {
             }
             self.active.swap_remove(self.current);
         }
-        Err(Error::EAGAIN)
+    }
+
+    /// A later frame of a multipart message goes where the first went (or nowhere).
+    #[inline(never)]
+    fn send_rest(
+        &mut self,
+        pipes: &mut Pipes,
+        msg: &mut Msg,
+        target: Option<usize>,
+        more: bool,
+    ) -> Option<usize> {
+        if !more {
+            self.in_msg = None;
+            self.current += 1;
+        }
+        let m = std::mem::take(msg);
+        match target.and_then(|k| pipes.get_mut(k)) {
+            Some(p) => p.write(m),
+            None => return None,
+        }
+        target
     }
 
     pub fn has_out(&mut self, pipes: &mut Pipes) -> bool {
