@@ -81,6 +81,7 @@ impl Wire {
         }
     }
 
+    #[inline]
     pub fn encode(&mut self, msg: &Msg) {
         match self {
             Wire::Zmtp(c) => c.encode(msg),

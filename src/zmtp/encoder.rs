@@ -51,8 +51,25 @@ impl Encoder {
         }
     }
 
-    /// Queues one frame whose body is `prefix` followed by the bytes of `body`.
+    /// Queues one frame whose body is `prefix` followed by the bytes of `body`. Inlined so
+    /// that an empty prefix costs nothing.
+    #[inline(always)]
     pub fn frame(&mut self, flags: u8, prefix: &[u8], body: &Msg) {
+        let data = body.data();
+        let size = prefix.len() + data.len();
+        if size <= u8::MAX as usize {
+            // A short frame (the common case): one capacity check for all of it.
+            self.buf.reserve(2 + size);
+            self.buf.extend_from_slice(&[flags, size as u8]);
+            self.buf.extend_from_slice(prefix);
+            self.buf.extend_from_slice(data);
+            return;
+        }
+        self.long_frame(flags, prefix, body);
+    }
+
+    #[inline(never)]
+    fn long_frame(&mut self, flags: u8, prefix: &[u8], body: &Msg) {
         let len = body.len();
         self.header(flags, prefix.len() + len);
         self.buf.extend_from_slice(prefix);

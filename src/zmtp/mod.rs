@@ -206,6 +206,7 @@ impl Codec {
     /// CANCEL becomes a SUBSCRIBE/CANCEL command for a ZMTP 3.1 peer, or a message whose body
     /// is 1/0 followed by the topic for a 3.0 peer. Messages given before the handshake
     /// completes are held and sent right after it.
+    #[inline]
     pub fn encode(&mut self, msg: &Msg) {
         if self.conn.phase == Phase::Ready {
             self.conn.encode_now(msg);
@@ -397,22 +398,11 @@ impl Connection {
         Ok(())
     }
 
+    #[inline]
     fn encode_now(&mut self, m: &Msg) {
         let flags = m.flags();
         if flags & (msg::SUBSCRIBE | msg::CANCEL) != 0 {
-            let subscribe = flags & msg::SUBSCRIBE != 0;
-            if self.version >= Some((3, 1)) {
-                let name: &[u8] = if subscribe {
-                    b"\x09SUBSCRIBE"
-                } else {
-                    b"\x06CANCEL"
-                };
-                self.out.frame(FLAG_COMMAND, name, m);
-            } else {
-                let more = if m.more() { FLAG_MORE } else { 0 };
-                self.out.frame(more, &[subscribe as u8], m);
-            }
-            return;
+            return self.encode_subscription(m);
         }
         let mut wire = 0;
         if m.more() {
@@ -422,6 +412,23 @@ impl Connection {
             wire |= FLAG_COMMAND;
         }
         self.out.frame(wire, b"", m);
+    }
+
+    /// A message flagged SUBSCRIBE or CANCEL, as the peer's version wants it.
+    #[inline(never)]
+    fn encode_subscription(&mut self, m: &Msg) {
+        let subscribe = m.flags() & msg::SUBSCRIBE != 0;
+        if self.version >= Some((3, 1)) {
+            let name: &[u8] = if subscribe {
+                b"\x09SUBSCRIBE"
+            } else {
+                b"\x06CANCEL"
+            };
+            self.out.frame(FLAG_COMMAND, name, m);
+        } else {
+            let more = if m.more() { FLAG_MORE } else { 0 };
+            self.out.frame(more, &[subscribe as u8], m);
+        }
     }
 }
 
