@@ -337,3 +337,54 @@ fn term_wakes_a_blocked_recv_with_eterm() {
         assert_eq!((rc, e), (-1, zmq::core::error::ETERM));
     }
 }
+
+/// A receiver that falls behind: its session stops reading at the HWM with the rest of the
+/// stream in the kernel, and is restarted by the application draining the pipe after the
+/// sender has finished, so no new readiness edge will come; every message must still arrive.
+/// (A restart that ended at its per-event budget once waited for a timer in this situation; that
+/// stall showed in perf runs of 64 KiB streams, this smaller setup has not caught it.)
+#[test]
+fn a_slow_receiver_gets_every_message_after_the_sender_has_finished() {
+    const HWM: c_int = 100;
+    // Frames above 8 KiB are read straight into their messages, two reads each: the 300
+    // beyond the HWM take more reads than one event's budget.
+    const N: usize = 4 * HWM as usize;
+    const SIZE: usize = 9000;
+    const ZMQ_SNDHWM: c_int = 23;
+    const ZMQ_RCVHWM: c_int = 24;
+    unsafe {
+        let rctx = Ctx(zmq_ctx_new());
+        let pull = socket(&rctx, ZMQ_PULL);
+        set_int(pull, ZMQ_RCVHWM, HWM);
+        let ep = bind(pull, "tcp://127.0.0.1:*");
+        let sender = std::thread::spawn(move || {
+            let sctx = Ctx(zmq_ctx_new());
+            let push = socket(&sctx, ZMQ_PUSH);
+            set_int(push, ZMQ_SNDHWM, HWM);
+            set_int(push, ZMQ_LINGER, -1);
+            connect(push, &ep);
+            let mut body = vec![0u8; SIZE];
+            for i in 0..N {
+                body[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                send(push, &body);
+            }
+            zmq_close(push);
+            // Dropping the context terminates it: with LINGER -1 that returns once every
+            // byte is in the kernel (2.7 MB beyond the receiver's pipe: socket buffers hold it).
+        });
+        // Do not read before the sender is done, up to a point: should the kernel hold less
+        // than expected, the test still checks that everything arrives.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !sender.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let mut buf = vec![0u8; SIZE];
+        for i in 0..N {
+            let n = zmq_recv(pull, buf.as_mut_ptr().cast(), SIZE, 0);
+            assert_eq!(n, SIZE as c_int, "message {i}: errno {}", errno());
+            assert_eq!(buf[..8], (i as u64).to_le_bytes());
+        }
+        sender.join().unwrap();
+        zmq_close(pull);
+    }
+}
