@@ -53,6 +53,9 @@ pub struct Decoder {
     max_msg_size: i64,
     /// The last `read_buffer` handed out the large frame's own payload.
     direct: bool,
+    /// The last frame header announced a large frame: read at most `LARGE_FRAME` into the
+    /// buffer, so that the next large body is read into its own payload, not copied there.
+    large: bool,
 }
 
 impl Decoder {
@@ -64,6 +67,7 @@ impl Decoder {
             state: State::Greeting,
             max_msg_size,
             direct: false,
+            large: false,
         }
     }
 
@@ -78,7 +82,14 @@ impl Decoder {
             }
         }
         self.direct = false;
-        &mut self.buf[self.end..]
+        // Small frames: take as much as the kernel has, one read for many frames. A stream of
+        // large ones: take a header and a little (the rest goes straight into the payload).
+        let end = if self.large {
+            (self.end + LARGE_FRAME).min(self.buf.len())
+        } else {
+            self.buf.len()
+        };
+        &mut self.buf[self.end..end]
     }
 
     /// `n` bytes were written into the last `read_buffer`. When they went into the read
@@ -128,6 +139,7 @@ impl Decoder {
                     _ => return Ok(None),
                 };
                 let size = check_size(size, self.max_msg_size)?;
+                self.large = size > LARGE_FRAME;
                 let body = &have[header_len..];
                 if body.len() >= size {
                     self.start += header_len + size;
@@ -376,7 +388,11 @@ mod tests {
         let msg = got.unwrap();
         assert!(msg.data() == &body[..]);
         assert!(!msg.is_shared());
-        // Back to the shared buffer afterwards.
+        // Back to the shared buffer afterwards, a little at a time while frames are large
+        // (the next large body goes straight into its payload too), all of it after a small
+        // frame.
+        assert_eq!(d.read_buffer().len(), LARGE_FRAME);
+        feed(&mut d, &frame(0, b"small"), usize::MAX).unwrap();
         assert_eq!(d.read_buffer().len(), READ_BUFFER_SIZE);
     }
 
