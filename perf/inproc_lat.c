@@ -36,10 +36,9 @@ int main (int argc, char *argv[])
     void *ctx, *s;
     pthread_t thread;
     zmq_msg_t msg;
-    double start, latency, t, t1;
+    double latency;
     perf_samples_t samples;
     unsigned long elapsed;
-    long i;
     int rc;
 
     if (argc != 3 && argc != 4) {
@@ -69,18 +68,7 @@ int main (int argc, char *argv[])
     printf ("roundtrip count: %d\n", (int) roundtrip_count);
     fflush (stdout);
 
-    perf_samples_init (&samples, roundtrip_count);
-    start = perf_now_us ();
-    t = start;
-    for (i = 0; i != roundtrip_count; i++) {
-        if (zmq_msg_send (&msg, s, 0) == -1)
-            perf_fail ("zmq_msg_send");
-        perf_recv_one (s, &msg, message_size);
-        t1 = perf_now_us ();
-        perf_samples_add (&samples, t1 - t);
-        t = t1;
-    }
-    elapsed = perf_elapsed_us (start);
+    elapsed = perf_roundtrips (s, &msg, message_size, roundtrip_count, &samples);
     perf_check (zmq_msg_close (&msg), "zmq_msg_close");
 
     pthread_join (thread, NULL);

@@ -210,6 +210,27 @@ static inline void perf_print_percentiles (perf_samples_t *s_)
     s_->us = NULL;
 }
 
+/*  The REQ side of the latency tests: COUNT roundtrips of MSG (SIZE bytes) over S, each timed
+    into SAMPLES (initialised here). Returns the elapsed microseconds from before the first
+    request, as libzmq's remote_lat times it. */
+static inline unsigned long perf_roundtrips (void *s_, zmq_msg_t *msg_, size_t size_,
+                                             long count_, perf_samples_t *samples_)
+{
+    double start, t, t1;
+    long i;
+    perf_samples_init (samples_, count_);
+    start = t = perf_now_us ();
+    for (i = 0; i != count_; i++) {
+        if (zmq_msg_send (msg_, s_, 0) == -1)
+            perf_fail ("zmq_msg_send");
+        perf_recv_one (s_, msg_, size_);
+        t1 = perf_now_us ();
+        perf_samples_add (samples_, t1 - t);
+        t = t1;
+    }
+    return perf_elapsed_us (start);
+}
+
 /*  Throughput lines as libzmq prints them (and computed the same way). */
 static inline void perf_print_throughput (size_t size_, long count_, unsigned long elapsed_,
                                           int with_header_)

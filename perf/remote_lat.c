@@ -14,10 +14,10 @@ int main (int argc, char *argv[])
 {
     const char *connect_to;
     size_t message_size;
-    long roundtrip_count, i;
+    long roundtrip_count;
     void *ctx, *s;
     zmq_msg_t msg;
-    double start, latency, t, t1;
+    double latency;
     perf_samples_t samples;
     unsigned long elapsed;
 
@@ -39,18 +39,7 @@ int main (int argc, char *argv[])
     perf_check (zmq_msg_init_size (&msg, message_size), "zmq_msg_init_size");
     memset (zmq_msg_data (&msg), 0, message_size);
 
-    perf_samples_init (&samples, roundtrip_count);
-    start = perf_now_us ();
-    t = start;
-    for (i = 0; i != roundtrip_count; i++) {
-        if (zmq_msg_send (&msg, s, 0) == -1)
-            perf_fail ("zmq_msg_send");
-        perf_recv_one (s, &msg, message_size);
-        t1 = perf_now_us ();
-        perf_samples_add (&samples, t1 - t);
-        t = t1;
-    }
-    elapsed = perf_elapsed_us (start);
+    elapsed = perf_roundtrips (s, &msg, message_size, roundtrip_count, &samples);
     perf_check (zmq_msg_close (&msg), "zmq_msg_close");
 
     latency = (double) elapsed / ((double) roundtrip_count * 2);
