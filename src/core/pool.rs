@@ -24,7 +24,7 @@ const MIN: usize = 1024;
 const MAX_SHIFT: u32 = 23;
 const CLASSES: usize = ((MAX_SHIFT - 10) * 4) as usize;
 /// Bytes cached by all classes together, at most.
-pub const BUDGET: usize = 16 << 20;
+const BUDGET: usize = 16 << 20;
 /// Bytes cached by one class, at most (and never fewer than two blocks, never more than 64).
 const CLASS_BUDGET: usize = 2 << 20;
 /// Alignment of every pooled block (that of the message header that starts it).
@@ -69,7 +69,7 @@ fn class_size(class: usize) -> usize {
 
 /// The layout a block of `size` bytes is really allocated with.
 #[inline]
-pub fn layout(size: usize) -> Option<Layout> {
+fn layout(size: usize) -> Option<Layout> {
     let real = class_of(size).map_or(size, class_size);
     Layout::from_size_align(real, ALIGN).ok()
 }
@@ -136,7 +136,8 @@ pub unsafe fn free(block: NonNull<u8>, size: usize) {
 }
 
 /// Bytes currently cached.
-pub fn cached() -> usize {
+#[cfg(test)]
+fn cached() -> usize {
     pool().cached.load(Ordering::Relaxed)
 }
 

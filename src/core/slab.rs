@@ -21,7 +21,7 @@ use std::sync::atomic::{fence, AtomicUsize, Ordering};
 /// Bytes of a slab, its header included.
 const SLAB: usize = 16 * 1024;
 /// The largest piece carved from a slab; larger payloads come from the pool.
-pub const MAX_PIECE: usize = 1024;
+const MAX_PIECE: usize = 1024;
 /// Pieces are multiples of this size (from the slab's start), so that a piece the owner is
 /// filling shares as few cache lines as possible with one another thread is dropping.
 const PIECE_ALIGN: usize = 64;
