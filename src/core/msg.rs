@@ -277,6 +277,7 @@ impl Msg {
     }
 
     /// A zero-filled message of `size` bytes, ready to be written through `data_mut`.
+    #[inline]
     pub fn with_size(size: usize) -> Msg {
         if size <= INLINE_CAP {
             Msg {
@@ -296,6 +297,7 @@ impl Msg {
     ///
     /// # Safety
     /// Every byte must be written (through `data_ptr` or `data_mut`) before any is read.
+    #[inline]
     pub unsafe fn with_size_uninit(size: usize) -> Option<Msg> {
         if size <= INLINE_CAP {
             return Some(Msg::with_size(size));

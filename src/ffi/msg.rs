@@ -4,7 +4,7 @@ use super::socket::msg_mut;
 use super::types::{zmq_free_fn, zmq_msg_t};
 use super::{guard, guard_int};
 use crate::core::error::Error;
-use crate::core::msg::{Msg, INLINE_CAP};
+use crate::core::msg::Msg;
 use libc::{c_char, c_int, c_void, size_t};
 use std::ffi::CStr;
 
@@ -37,11 +37,6 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: size_t) ->
     guard_int(|| {
         if size > isize::MAX as usize {
             return Err(Error::ENOMEM);
-        }
-        if size <= INLINE_CAP {
-            // The common small case, without the Option of `with_size_uninit` (which gives
-            // exactly this for such sizes).
-            return init(msg, Msg::with_size(size));
         }
         // SAFETY: as libzmq documents, the content is undefined until the caller writes it
         // through zmq_msg_data; that is the caller's contract.
