@@ -41,14 +41,13 @@ usage: perf/bench.sh [options]
   --no-build            use the tools already built in the build directory
   --build-dir DIR       this repository's CMake build (default build-perf; reused if there)
   --out DIR             results directory (default results/<date>-<time>)
-  --strict              with --quick: PUB/SUB and XPUB/XSUB failures fail the run too
 EOF
 }
 
 QUICK=0 FULL=0 RUNS=3 TRANSPORTS=tcp,ipc,inproc SIZES=1,64,1024,65536,1048576
 PATTERNS=thr-pushpull,thr-pubsub,lat-reqrep,proxy-pushpull,proxy-xpubxsub
 PINS=free,same,split PIN_SIZES="" SCALE=1 TIMEOUT=20 GRACE=1 PROFILE=1 PROFILE_CELLS="" CHARTS=1
-INSTALL=1 BUILD=1 BUILD_DIR=build-perf OUT="" STRICT=0
+INSTALL=1 BUILD=1 BUILD_DIR=build-perf OUT=""
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1 ;;
@@ -68,7 +67,6 @@ while [ $# -gt 0 ]; do
         --no-build) BUILD=0 ;;
         --build-dir) BUILD_DIR=$2; shift ;;
         --out) OUT=$2; shift ;;
-        --strict) STRICT=1 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -598,28 +596,37 @@ profiles() {
 
 # --- quick mode: does every tool run? --------------------------------------------------------
 
-QUICK_PASSED=0 QUICK_FAILED=0 QUICK_SOFT=0
-quick_check() { # required(1/0) kind pattern transport
-    local required=$1 kind=$2 pattern=$3 transport=$4 lib dir size=64 count name
+QUICK_PASSED=0 QUICK_FAILED=0 QUICK_RETRIED=0
+# libzmq 4.3.x loses the tail of a stream over ipc when the sender closes while the receiver
+# is at its receive HWM (its engine drops the connection on EPOLLHUP without reading what is
+# still in the kernel), so its local_thr waits forever in a few percent of runs. A libzmq run
+# that hangs is tried again, up to LIBZMQ_TRIES times; ours is never retried.
+LIBZMQ_TRIES=3
+quick_check() { # kind pattern transport
+    local kind=$1 pattern=$2 transport=$3 lib dir size=64 count name try note
     count=$(count_for "$kind" "$transport" "$size")
     for lib in ours libzmq; do
         [ "$lib" = ours ] && dir=$OURS || dir=$REF
         [ "$kind" = plain ] && [ "$lib" = libzmq ] && continue
-        run_test "$kind" "$pattern" "$transport" free "$size" "$dir" "$count"
+        try=1 note=""
+        while :; do
+            run_test "$kind" "$pattern" "$transport" free "$size" "$dir" "$count"
+            [ "$lib" = libzmq ] && [ "$R_STATUS" = timeout ] && [ "$try" -lt "$LIBZMQ_TRIES" ] || break
+            try=$((try + 1)) note=" (libzmq hung, passed on try $try)"
+            QUICK_RETRIED=$((QUICK_RETRIED + 1))
+        done
+        [ "$R_STATUS" = ok ] || note=""
         record "$kind" "$pattern" "$transport" free "$size" "$lib" 1 "$count" "$R_VALUE" ""
         name=$(printf '%-6s %-8s %-6s %-6s' "$kind" "$pattern" "$transport" "$lib")
         if [ "$R_STATUS" = ok ] && [ "$AW_HUNG" = 1 ]; then
             say "FAIL $name $(human "$kind" "$R_VALUE") but $R_DETAIL"
             QUICK_FAILED=$((QUICK_FAILED + 1))
         elif [ "$R_STATUS" = ok ]; then
-            say "PASS $name $(human "$kind" "$R_VALUE")"
+            say "PASS $name $(human "$kind" "$R_VALUE")$note"
             QUICK_PASSED=$((QUICK_PASSED + 1))
-        elif [ "$required" = 1 ] || [ "$STRICT" = 1 ]; then
+        else
             say "FAIL $name $R_STATUS: $R_DETAIL"
             QUICK_FAILED=$((QUICK_FAILED + 1))
-        else
-            say "FAIL $name $R_STATUS: $R_DETAIL (PUB/SUB not required yet: --strict to require)"
-            QUICK_SOFT=$((QUICK_SOFT + 1))
         fi
     done
 }
@@ -627,18 +634,18 @@ quick_check() { # required(1/0) kind pattern transport
 quick() {
     local t
     for t in tcp ipc; do
-        quick_check 1 thr pushpull "$t"
-        quick_check 0 thr pubsub "$t"
-        quick_check 1 lat reqrep "$t"
-        quick_check 1 plain pushpull "$t"
+        quick_check thr pushpull "$t"
+        quick_check thr pubsub "$t"
+        quick_check lat reqrep "$t"
+        quick_check plain pushpull "$t"
     done
-    quick_check 1 thr pushpull inproc
-    quick_check 0 thr pubsub inproc
-    quick_check 1 lat reqrep inproc
-    quick_check 1 proxy pushpull inproc
-    quick_check 0 proxy xpubxsub inproc
+    quick_check thr pushpull inproc
+    quick_check thr pubsub inproc
+    quick_check lat reqrep inproc
+    quick_check proxy pushpull inproc
+    quick_check proxy xpubxsub inproc
     say "perf: $QUICK_PASSED passed, $QUICK_FAILED failed"
-    [ "$QUICK_SOFT" -gt 0 ] && say "($QUICK_SOFT optional PUB/SUB checks failed)"
+    [ "$QUICK_RETRIED" -gt 0 ] && say "($QUICK_RETRIED libzmq runs hung and were tried again)"
     [ "$QUICK_FAILED" = 0 ]
 }
 

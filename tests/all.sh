@@ -34,7 +34,7 @@ suite "ctest" ctest --test-dir "$BUILD" --output-on-failure -j2 --timeout 120
 suite "interop + preload" env ZMQ_UNDER_TEST_PREFIX="$PWD/$BUILD/install" bash tests/interop/run.sh
 # The perf tools, built against us and against Debian's libzmq, each run once with tiny counts
 # (a smoke test: nothing here asserts a speed).
-suite "perf smoke" bash perf/bench.sh --quick --strict --no-install --build-dir "$BUILD"
+suite "perf smoke" bash perf/bench.sh --quick --no-install --build-dir "$BUILD"
 
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "suites: $passed passed, $failed failed"
