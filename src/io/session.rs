@@ -20,6 +20,17 @@ use std::time::{Duration, Instant};
 /// Bytes of output gathered before a write, and the most read in one go before yielding.
 const OUT_BATCH: usize = 64 * 1024;
 const MAX_READS_PER_EVENT: usize = 64;
+/// While lingering over ipc: how long a peer may leave our last bytes unread before we close.
+const DRAIN_STALL: Duration = Duration::from_secs(1);
+const DRAIN_POLL_MAX: Duration = Duration::from_millis(50);
+
+/// Lingering after the last byte went to the kernel, until the peer has read it.
+struct Drain {
+    unread: usize,
+    progress_at: Instant,
+    ivl: Duration,
+    next_check: Instant,
+}
 
 struct Conn {
     stream: Stream,
@@ -46,6 +57,7 @@ pub(crate) struct Session {
     /// The socket side has gone: finish sending within the linger period, then stop.
     lingering: bool,
     linger_deadline: Option<Instant>,
+    drain: Option<Drain>,
     /// The pipe is full: stop reading until the socket makes room.
     read_paused: bool,
     /// Frames of an incoming multipart message, committed to the pipe when the last arrives.
@@ -75,6 +87,7 @@ impl Session {
             reconnect_at: None,
             lingering: false,
             linger_deadline: None,
+            drain: None,
             read_paused: false,
             parts: Vec::new(),
             events: Vec::new(),
@@ -97,6 +110,7 @@ impl Session {
             reconnect_at: None,
             lingering: false,
             linger_deadline: None,
+            drain: None,
             read_paused: false,
             parts: Vec::new(),
             events: Vec::new(),
@@ -389,7 +403,7 @@ impl Session {
     /// if lingering, checks whether everything has been sent.
     fn flush(&mut self, io: &mut Io) {
         self.pump_out(io);
-        self.check_linger_done();
+        self.check_linger_done(io);
     }
 
     fn pump_out(&mut self, io: &mut Io) {
@@ -475,22 +489,66 @@ impl Session {
         self.flush(io);
     }
 
-    /// While lingering: done once the socket's last message has been handed to the kernel.
-    fn check_linger_done(&mut self) {
-        if !self.lingering || self.done {
+    /// While lingering: done once the socket's last message has been handed to the kernel
+    /// and, over ipc, read by the peer.
+    fn check_linger_done(&mut self, io: &mut Io) {
+        if !self.lingering || self.done || self.drain.is_some() {
             return;
         }
         let drained = self.pipe.as_ref().is_none_or(|p| p.is_drained_and_closed());
         let written = self.conn.as_ref().is_none_or(|c| !c.codec.has_output());
-        if drained && written {
-            self.done = true;
+        if !(drained && written) {
+            return;
         }
+        // libzmq 4.3.x takes the EPOLLHUP of a closed Unix stream for an error when its
+        // receive pipe is full and drops the connection without reading what is still in the
+        // kernel. So over ipc, close only once the peer has read everything, as long as it
+        // keeps reading (DRAIN_STALL) and within the linger period.
+        let unread = self.conn.as_ref().and_then(|c| c.stream.unread_by_peer());
+        match unread {
+            Some(n) if n > 0 => {
+                let now = Instant::now();
+                let ivl = Duration::from_millis(1);
+                self.drain = Some(Drain {
+                    unread: n,
+                    progress_at: now,
+                    ivl,
+                    next_check: now + ivl,
+                });
+                io.timer(now + ivl);
+            }
+            _ => self.done = true,
+        }
+    }
+
+    /// The draining linger's periodic check (see `check_linger_done`).
+    fn check_drain(&mut self, io: &mut Io, now: Instant) {
+        let unread = self.conn.as_ref().and_then(|c| c.stream.unread_by_peer());
+        let Some(d) = &mut self.drain else { return };
+        if d.next_check > now {
+            return;
+        }
+        let unread = unread.unwrap_or(0);
+        if unread < d.unread {
+            d.unread = unread;
+            d.progress_at = now;
+        }
+        if unread == 0 || now.duration_since(d.progress_at) >= DRAIN_STALL {
+            self.done = true;
+            return;
+        }
+        d.ivl = (d.ivl * 2).min(DRAIN_POLL_MAX);
+        d.next_check = now + d.ivl;
+        io.timer(d.next_check);
     }
 
     pub fn on_timer(&mut self, io: &mut Io, now: Instant) {
         if self.linger_deadline.is_some_and(|d| d <= now) {
             self.done = true;
             return;
+        }
+        if self.drain.is_some() {
+            return self.check_drain(io, now);
         }
         if self.reconnect_at.is_some_and(|d| d <= now) {
             self.reconnect_at = None;
@@ -545,7 +603,8 @@ impl Session {
             // The socket sees the peer go away.
             self.pipe = None;
         }
-        if self.connect.is_none() || (self.lingering && self.pipe.is_none()) {
+        if self.connect.is_none() || (self.lingering && self.pipe.is_none()) || self.drain.is_some()
+        {
             self.done = true;
             return;
         }

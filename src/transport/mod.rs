@@ -180,6 +180,17 @@ impl Stream {
         }
     }
 
+    /// Bytes written to a Unix stream that the peer has not read yet (SIOCOUTQ), or None for
+    /// tcp (where the kernel counts unacknowledged, not unread, bytes) or on error.
+    pub fn unread_by_peer(&self) -> Option<usize> {
+        let Stream::Unix(s) = self else { return None };
+        let mut n: libc::c_int = 0;
+        // SAFETY: SIOCOUTQ (== TIOCOUTQ) writes one c_int through the pointer, which points
+        // to a live local.
+        let rc = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut n as *mut libc::c_int) };
+        (rc == 0 && n >= 0).then_some(n as usize)
+    }
+
     /// Applies the socket options that concern an established stream.
     pub fn configure(&self, opts: &Options) {
         let fd = self.fd();

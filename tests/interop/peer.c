@@ -31,6 +31,7 @@
  *                    first non-matching message is kept for the next
  *                    expect/recv/echo
  *   echo=N           N times: receive a message and send it back unchanged
+ *   burst=N:SPECS    send the multipart message SPECS N times, as fast as it goes
  *   pubsync=SPECS    send SPECS every 20 ms (non-blocking) until a line
  *                    arrives on stdin (used for PUB slow-joiner sync)
  *   until=SPECS      receive and drop messages until one matches SPECS (that
@@ -228,6 +229,15 @@ static void do_send(const char *text)
             fail("send frame %zu of '%.80s': %s", i, text, zmq_strerror(zmq_errno()));
     }
     free_specs(specs, n);
+}
+
+static void do_burst(const char *arg)
+{
+    char *rest;
+    long n = strtol(arg, &rest, 10);
+    if (n < 0 || *rest != ':') fail("burst: expected N:SPECS, got '%s'", arg);
+    for (long i = 0; i < n; i++)
+        do_send(rest + 1);
 }
 
 static void recv_multipart(multipart_t *out, const char *what)
@@ -549,6 +559,8 @@ static void run_action(const char *a)
         do_expect_none(atoi(arg));
     else if (IS("echo"))
         do_echo(atoi(arg));
+    else if (IS("burst"))
+        do_burst(arg);
     else if (IS("pubsync"))
         do_pubsync(arg);
     else if (IS("sub"))

@@ -607,3 +607,31 @@ def test_hostile_peer_dropped(spawn_peer, zctx, ipc_dir, kind, transport):
     send(good, peer, [b"ping2", pattern(BIG, 2)])
     assert_msg(recv(good, peer), [b"ping2", pattern(BIG, 2)])
     peer.finish()
+
+
+# ------------------------------------------------------------- closing sender
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_closing_sender_loses_nothing_with_a_reader_at_hwm(spawn_peer, zctx, ipc_dir, transport):
+    """Our PUSH sends a burst and closes (linger -1) while libzmq's PULL is still catching
+    up at a small RCVHWM. libzmq 4.3.x drops an ipc connection without reading the rest of
+    the kernel buffer when the peer's close (EPOLLHUP) arrives while its pipe is full, so
+    our sender must not close before the peer has read everything it keeps reading."""
+    count, size = 20000, 100
+    pull = their_socket(zctx, "PULL")
+    pull.setsockopt(zmq.RCVHWM, 50)
+    pull.bind(bind_endpoint(transport, ipc_dir, "burst"))
+    ep = pull.getsockopt_string(zmq.LAST_ENDPOINT)
+    peer = spawn_peer("PUSH", "connect", ep, "--linger=-1", f"burst={count}:p:{size}:7")
+    got = 0
+    for got in range(count):
+        try:
+            m = pull.recv(copy=False)
+        except zmq.Again:
+            raise AssertionError(f"only {got} of {count} messages arrived" + peer._diag()) from None
+        assert len(m) == size
+        if got % 500 == 0:
+            # Fall behind now and then so that the pipe is full while the sender finishes.
+            time.sleep(0.005)
+    peer.finish()
