@@ -64,6 +64,11 @@ struct EndpointRec {
 
 const SOCKET_MAGIC: u32 = 0xBADC_0FFE;
 
+/// How long a blocking call watches its mailbox before it sleeps (see `spin_for_command`).
+const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(5);
+static MULTI_CPU: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1));
+
 pub struct Socket {
     magic: u32,
     pub(crate) shared: Arc<SocketShared>,
@@ -75,6 +80,8 @@ pub struct Socket {
     last_endpoint: Vec<u8>,
     endpoints: Vec<EndpointRec>,
     stopped: bool,
+    /// Blocking calls spin briefly before sleeping (see `spin_for_command`).
+    spin: bool,
     pub(crate) slot: usize,
 }
 
@@ -87,6 +94,7 @@ impl Socket {
         }
         options.ipv6 = ctx.ipv6() as i32;
         let pattern = pattern::create(socket_type, &options)?;
+        let spin = pattern.lockstep() && *MULTI_CPU;
         let signaler = Signaler::new().map_err(|_| Error::EMFILE)?;
         let shared = Arc::new(SocketShared {
             mailbox: Mailbox::new(signaler),
@@ -104,6 +112,7 @@ impl Socket {
             last_endpoint: Vec::new(),
             endpoints: Vec::new(),
             stopped: false,
+            spin,
             slot,
         }))
     }
@@ -245,9 +254,36 @@ impl Socket {
                 ms.min(i32::MAX as u128) as i32
             }
         };
-        self.shared.mailbox.waker().wait(timeout);
+        if !self.spin_for_command() {
+            self.shared.mailbox.waker().wait(timeout);
+        }
         self.process_commands_with(true)?;
         Ok(true)
+    }
+
+    /// Before sleeping in poll: watch the mailbox for a few microseconds. A peer thread that
+    /// is about to answer then does so without the cost of waking a sleeping thread (on a VM
+    /// a cross-CPU wake-up takes tens of microseconds), and the caller skips a poll. Only for
+    /// lockstep patterns (REQ, REP): a reader of a stream that spun would catch every message
+    /// as it comes, one wake-up command each, instead of a batch per wake-up (measured: 10-15%
+    /// less PUSH/PULL ipc and inproc PUB/SUB throughput). Only with more than one CPU.
+    #[inline]
+    fn spin_for_command(&self) -> bool {
+        if !self.spin {
+            return false;
+        }
+        let start = Instant::now();
+        loop {
+            for _ in 0..64 {
+                if self.shared.mailbox.has_pending() {
+                    return true;
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() >= SPIN_BEFORE_SLEEP {
+                return false;
+            }
+        }
     }
 
     fn deadline(timeout_ms: i32) -> Option<Instant> {

@@ -73,6 +73,12 @@ pub trait Pattern: Send {
     fn get_option(&self, _opt: i32, _out: &mut [u8]) -> Result<Option<usize>> {
         Ok(None)
     }
+    /// Sends and receives strictly alternate (REQ, REP): each blocking call waits for the
+    /// peer's answer to the last, so there is no stream to batch and a short spin before
+    /// sleeping only saves the wake-up.
+    fn lockstep(&self) -> bool {
+        false
+    }
 }
 
 /// Creates the pattern of a socket type, or EINVAL for an unknown or unsupported type.

@@ -19,6 +19,9 @@ pub struct Rep {
 }
 
 impl Pattern for Rep {
+    fn lockstep(&self) -> bool {
+        true
+    }
     fn attach(&mut self, _: &mut Pipes, key: usize) {
         self.fq.attach(key)
     }

@@ -31,6 +31,9 @@ impl Req {
 }
 
 impl Pattern for Req {
+    fn lockstep(&self) -> bool {
+        true
+    }
     fn attach(&mut self, pipes: &mut Pipes, key: usize) {
         self.dealer.attach(pipes, key)
     }
