@@ -330,7 +330,8 @@ impl Socket {
         Ok(msg)
     }
 
-    /// As `recv`, into `msg` (its old content dropped); `msg` is untouched on failure.
+    /// As `recv`, into `msg` (its old content dropped); on failure `msg` is untouched, or
+    /// empty (see `Pattern::recv_into`).
     pub fn recv_into(&mut self, msg: &mut Msg, flags: i32) -> Result<()> {
         self.process_commands()?;
         let r = self.pattern.recv_into(&mut self.pipes, msg);

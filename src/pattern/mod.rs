@@ -51,8 +51,9 @@ pub trait Pattern: Send {
     fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()>;
     /// Receives one frame, or EAGAIN.
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Msg>;
-    /// As `recv`, into `msg` (whose old content is dropped); `msg` is untouched on failure.
-    /// Types on the hot path override it to move the frame from the pipe straight into place.
+    /// As `recv`, into `msg` (whose old content is dropped); on failure `msg` is untouched,
+    /// or empty where a type dropped frames into it (XSUB). Types on the hot path override it
+    /// to move the frame from the pipe straight into place.
     fn recv_into(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
         *msg = self.recv(pipes)?;
         Ok(())

@@ -49,6 +49,9 @@ impl Pattern for Sub {
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Msg> {
         self.0.recv(pipes)
     }
+    fn recv_into(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
+        self.0.recv_into(pipes, msg)
+    }
     fn has_in(&mut self, pipes: &mut Pipes) -> bool {
         self.0.has_in(pipes)
     }

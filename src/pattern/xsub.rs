@@ -212,20 +212,33 @@ impl Pattern for XSub {
     }
 
     fn recv(&mut self, pipes: &mut Pipes) -> Result<Msg> {
+        let mut m = Msg::new();
+        self.recv_into(pipes, &mut m)?;
+        Ok(m)
+    }
+
+    /// Frames go from the pipe straight into `msg`. One that no subscription matches is
+    /// dropped there; if nothing follows it, `msg` is left empty (libzmq empties it on EAGAIN
+    /// always).
+    fn recv_into(&mut self, pipes: &mut Pipes, msg: &mut Msg) -> Result<()> {
         self.flush(pipes);
         if let Some(m) = self.prefetched.take() {
             self.more_recv = m.more();
-            return Ok(m);
+            *msg = m;
+            return Ok(());
         }
         loop {
-            let (m, _) = self.fq.recv(pipes).ok_or(Error::EAGAIN)?;
-            if self.more_recv || self.accepts(&m) {
-                self.more_recv = m.more();
-                return Ok(m);
+            if self.fq.recv_into(pipes, msg).is_none() {
+                return Err(Error::EAGAIN);
             }
-            if m.more() {
+            if self.more_recv || self.accepts(msg) {
+                self.more_recv = msg.more();
+                return Ok(());
+            }
+            if msg.more() {
                 self.fq.skip_rest(pipes);
             }
+            *msg = Msg::new();
         }
     }
 
