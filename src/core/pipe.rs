@@ -12,6 +12,7 @@ use super::msg::Msg;
 use super::spsc::Spsc;
 use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -88,6 +89,12 @@ pub struct PipeEnd {
     /// Whole messages written / read by this end (the authoritative local copies).
     written: u64,
     read: u64,
+    /// The peer's counters as last loaded: the other half's `written` and this half's
+    /// `read`. Both only grow, so a stale copy errs on the safe side (fewer messages to read,
+    /// less room to write) and the shared counter, whose cache line the peer keeps writing,
+    /// is loaded again only when the copy says empty or full.
+    seen_written: Cell<u64>,
+    seen_read: Cell<u64>,
     hwm: u64,
     in_read_msg: bool,
     in_write_msg: bool,
@@ -119,6 +126,8 @@ pub fn pipe_pair(hwm_ab: u64, hwm_ba: u64) -> (PipeEnd, PipeEnd) {
         side,
         written: 0,
         read: 0,
+        seen_written: Cell::new(0),
+        seen_read: Cell::new(0),
         hwm,
         in_read_msg: false,
         in_write_msg: false,
@@ -176,12 +185,17 @@ impl PipeEnd {
         if self.hwm == 0 {
             return true;
         }
+        if self.written - self.seen_read.get() < self.hwm {
+            return true;
+        }
         let out = &self.shared.halves[self.side & 1];
-        if self.written - out.read.load(Ordering::Acquire) < self.hwm {
+        self.seen_read.set(out.read.load(Ordering::Acquire));
+        if self.written - self.seen_read.get() < self.hwm {
             return true;
         }
         out.writer_blocked.store(true, Ordering::SeqCst);
-        if self.written - out.read.load(Ordering::SeqCst) < self.hwm {
+        self.seen_read.set(out.read.load(Ordering::SeqCst));
+        if self.written - self.seen_read.get() < self.hwm {
             out.writer_blocked.store(false, Ordering::Relaxed);
             return true;
         }
@@ -222,12 +236,18 @@ impl PipeEnd {
         if self.in_read_msg {
             return true;
         }
+        // Messages up to `seen_written` were committed (seen with Acquire) before.
+        if self.seen_written.get() != self.read {
+            return true;
+        }
         let inp = &self.shared.halves[(self.side & 1) ^ 1];
-        if inp.written.load(Ordering::Acquire) != self.read {
+        self.seen_written.set(inp.written.load(Ordering::Acquire));
+        if self.seen_written.get() != self.read {
             return true;
         }
         inp.reader_asleep.store(true, Ordering::SeqCst);
-        if inp.written.load(Ordering::SeqCst) != self.read {
+        self.seen_written.set(inp.written.load(Ordering::SeqCst));
+        if self.seen_written.get() != self.read {
             inp.reader_asleep.store(false, Ordering::Relaxed);
             return true;
         }
