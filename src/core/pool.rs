@@ -7,8 +7,11 @@
 //! of an inproc 64 KiB stream. Freed buffers of 1 KiB to 8 MiB therefore go to a lock-free
 //! bounded queue per size class, where the next allocation of that class finds them.
 //!
-//! Sizes are rounded up to a class: four classes per power of two, so at most a quarter of a
-//! block is slack (virtual memory only: pages never written are never faulted in). Each class
+//! Sizes are rounded up to a class: four classes per power of two, each 64 bytes over its
+//! quarter-octave size, so that a power-of-two payload and the message header in front of it
+//! fill a block of their own class exactly, not one a quarter larger; at most a quarter of a
+//! block is slack (for large blocks virtual memory only: pages never written are never faulted
+//! in). Each class
 //! keeps a few blocks and all of them together at most [`BUDGET`] bytes; beyond that, blocks go
 //! back to the allocator as before.
 
@@ -20,9 +23,13 @@ use std::sync::OnceLock;
 
 /// Blocks up to this size are plain allocations (glibc's per-thread cache is fast for them).
 const MIN: usize = 1024;
-/// log2 of the largest block size pooled.
+/// log2 of the largest block size pooled (plus `ROOM`).
 const MAX_SHIFT: u32 = 23;
-const CLASSES: usize = ((MAX_SHIFT - 10) * 4) as usize;
+/// What each class has above its quarter-octave size: room for a message header.
+const ROOM: usize = 64;
+/// Classes start one octave below MIN (the ones wholly below it are never used).
+const FIRST_OCTAVE: u32 = 9;
+const CLASSES: usize = ((MAX_SHIFT - FIRST_OCTAVE) * 4) as usize;
 /// Bytes cached by all classes together, at most.
 const BUDGET: usize = 16 << 20;
 /// Bytes cached by one class, at most (and never fewer than two blocks, never more than 64).
@@ -53,18 +60,19 @@ fn pool() -> &'static Pool {
 /// The class of a block of `size` bytes, or None if such blocks are not pooled.
 #[inline]
 fn class_of(size: usize) -> Option<usize> {
-    if size <= MIN || size > 1 << MAX_SHIFT {
+    if size <= MIN || size > (1 << MAX_SHIFT) + ROOM {
         return None;
     }
-    let octave = usize::BITS - 1 - (size - 1).leading_zeros(); // 10 ..= MAX_SHIFT - 1
-    let quarter = (size - 1) >> (octave - 2); // 4 ..= 7
-    Some((octave as usize - 10) * 4 + quarter - 4)
+    let s = size - ROOM - 1; // MIN - ROOM ..= 2^MAX_SHIFT - 1
+    let octave = usize::BITS - 1 - s.leading_zeros(); // FIRST_OCTAVE ..= MAX_SHIFT - 1
+    let quarter = s >> (octave - 2); // 4 ..= 7
+    Some(((octave - FIRST_OCTAVE) * 4) as usize + quarter - 4)
 }
 
 fn class_size(class: usize) -> usize {
-    let octave = class / 4 + 10;
+    let octave = class / 4 + FIRST_OCTAVE as usize;
     let quarter = class % 4 + 4;
-    (quarter + 1) << (octave - 2)
+    ((quarter + 1) << (octave - 2)) + ROOM
 }
 
 /// The layout a block of `size` bytes is really allocated with.
@@ -148,9 +156,9 @@ mod tests {
     #[test]
     fn classes_cover_their_sizes_with_at_most_a_quarter_of_slack() {
         let mut last = 0;
-        for size in (MIN + 1..=1 << MAX_SHIFT)
+        for size in (MIN + 1..=(1 << MAX_SHIFT) + ROOM)
             .step_by(97)
-            .chain([1 << MAX_SHIFT])
+            .chain([(1 << MAX_SHIFT) + ROOM])
         {
             let c = class_of(size).unwrap();
             let cs = class_size(c);
@@ -160,10 +168,20 @@ mod tests {
             last = c;
         }
         assert_eq!(class_of(MIN), None);
-        assert_eq!(class_of((1 << MAX_SHIFT) + 1), None);
-        assert_eq!(class_size(class_of(MIN + 1).unwrap()), 1280);
-        assert_eq!(class_size(class_of(65536 + 48).unwrap()), 81920);
-        for c in 0..CLASSES {
+        assert_eq!(class_of((1 << MAX_SHIFT) + ROOM + 1), None);
+        // A power-of-two payload behind a header of up to 64 bytes: no quarter wasted.
+        assert_eq!(class_size(class_of(1024 + 48).unwrap()), 1024 + ROOM);
+        assert_eq!(class_size(class_of(65536 + 48).unwrap()), 65536 + ROOM);
+        assert_eq!(
+            class_size(class_of((1 << 20) + 48).unwrap()),
+            (1 << 20) + ROOM
+        );
+        assert_eq!(
+            class_size(class_of((1 << 20) + ROOM + 1).unwrap()),
+            (5 << 18) + ROOM
+        );
+        let first = class_of(MIN + 1).unwrap();
+        for c in first..CLASSES {
             assert_eq!(class_of(class_size(c)), Some(c));
         }
     }

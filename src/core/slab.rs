@@ -1,6 +1,6 @@
 //! Small message payloads carved from per-thread slabs.
 //!
-//! A payload of 41 bytes to 1 KiB would otherwise be one malloc in the thread that makes the
+//! A payload of 41 bytes to 1 KiB (its header included: 1 KiB + 64) would otherwise be one malloc in the thread that makes the
 //! message and one free in the thread that drops it: for a 64-byte tcp stream that was a sixth
 //! of both processes' time, glibc's arena lock and chunk consolidation included. Instead each
 //! thread carves its payloads front to back out of a 16 KiB slab (from [`super::pool`]), with no
@@ -20,8 +20,9 @@ use std::sync::atomic::{fence, AtomicUsize, Ordering};
 
 /// Bytes of a slab, its header included.
 const SLAB: usize = 16 * 1024;
-/// The largest piece carved from a slab; larger payloads come from the pool.
-const MAX_PIECE: usize = 1024;
+/// The largest piece carved from a slab (a 1 KiB payload and its header); larger payloads
+/// come from the pool.
+const MAX_PIECE: usize = 1024 + 64;
 /// Pieces are multiples of this size (from the slab's start), so that a piece the owner is
 /// filling shares as few cache lines as possible with one another thread is dropping.
 const PIECE_ALIGN: usize = 64;
