@@ -38,7 +38,8 @@ enum Data {
     Shared(Payload),
 }
 
-const _: () = assert!(std::mem::size_of::<Msg>() <= 64);
+// 64 exactly: a pipe slot (a cache line) holds one `Msg` and nothing else.
+const _: () = assert!(std::mem::size_of::<Msg>() == 64);
 const _: () = assert!(std::mem::align_of::<Msg>() <= 8);
 
 /// A heap or user-supplied buffer shared by every message that refers to it: one allocation

@@ -12,8 +12,14 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 const CHUNK: usize = 128;
 
+/// One value, on cache lines of its own (a 64-byte `Msg` fills exactly one): the writer
+/// filling the next slot must not touch the line the reader is taking the last one from, or
+/// the line bounces between their cores on every message while the queue is nearly empty.
+#[repr(align(64))]
+struct Slot<T>(UnsafeCell<MaybeUninit<T>>);
+
 struct Chunk<T> {
-    slots: [UnsafeCell<MaybeUninit<T>>; CHUNK],
+    slots: [Slot<T>; CHUNK],
     /// Set by the writer when it fills this chunk, before the message in the last slot is
     /// committed, so a reader that gets that far always finds it.
     next: UnsafeCell<*mut Chunk<T>>,
@@ -22,7 +28,7 @@ struct Chunk<T> {
 impl<T> Chunk<T> {
     fn alloc() -> NonNull<Chunk<T>> {
         let c = Box::new(Chunk {
-            slots: std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
+            slots: std::array::from_fn(|_| Slot(UnsafeCell::new(MaybeUninit::uninit()))),
             next: UnsafeCell::new(ptr::null_mut()),
         });
         // SAFETY: Box::into_raw never returns NULL.
@@ -77,7 +83,7 @@ impl<T> Spsc<T> {
         let chunk = tail.chunk.as_ptr();
         // `pos` < CHUNK always: it is reset to 0 when it reaches CHUNK.
         debug_assert!(tail.pos < CHUNK);
-        (*(*chunk).slots.get_unchecked(tail.pos).get()).write(v);
+        (*(*chunk).slots.get_unchecked(tail.pos).0.get()).write(v);
         tail.pos += 1;
         if tail.pos == CHUNK {
             self.next_tail_chunk(tail);
@@ -116,7 +122,7 @@ impl<T> Spsc<T> {
         let chunk = head.chunk.as_ptr();
         debug_assert!(head.pos < CHUNK);
         // `pos` < CHUNK always, as in `push`.
-        let v = (*(*chunk).slots.get_unchecked(head.pos).get()).assume_init_read();
+        let v = (*(*chunk).slots.get_unchecked(head.pos).0.get()).assume_init_read();
         head.pos += 1;
         if head.pos == CHUNK {
             self.next_head_chunk(head);
@@ -156,7 +162,7 @@ impl<T> Drop for Spsc<T> {
         unsafe {
             while head.chunk != tail.chunk || head.pos != tail.pos {
                 let chunk = head.chunk.as_ptr();
-                (*(*chunk).slots[head.pos].get()).assume_init_drop();
+                (*(*chunk).slots[head.pos].0.get()).assume_init_drop();
                 head.pos += 1;
                 if head.pos == CHUNK {
                     head.chunk = NonNull::new_unchecked(*(*chunk).next.get());

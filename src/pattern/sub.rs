@@ -114,6 +114,29 @@ mod tests {
     }
 
     #[test]
+    fn recv_into_filters_in_place() {
+        let mut s = Sub::default();
+        let mut pipes = Pipes::default();
+        let mut peers = connect(&mut s, &mut pipes, 1, 0);
+        s.set_option(ZMQ_SUBSCRIBE, b"a").unwrap();
+        let p = &mut peers[0].1;
+        p.write(frame(b"b-head", true));
+        p.write(frame(b"b-tail", false));
+        p.write(frame(b"a1", false));
+        let mut m = frame(b"old", false);
+        assert_eq!(s.recv_into(&mut pipes, &mut m), Ok(()));
+        assert_eq!(m.data(), b"a1");
+        // Nothing waiting: the message is left as it was.
+        assert_eq!(s.recv_into(&mut pipes, &mut m), Err(Error::EAGAIN));
+        assert_eq!(m.data(), b"a1");
+        // Only frames no subscription matches: dropped, and the message is left empty.
+        peers[0].1.write(frame(b"zz", false));
+        s.read_activated(&mut pipes, peers[0].0);
+        assert_eq!(s.recv_into(&mut pipes, &mut m), Err(Error::EAGAIN));
+        assert!(m.is_empty() && !m.more());
+    }
+
+    #[test]
     fn nothing_without_subscriptions_and_cannot_send() {
         let mut s = Sub::default();
         let mut pipes = Pipes::default();
