@@ -93,15 +93,21 @@ mod tests {
         std::iter::from_fn(|| p.read().map(|m| (m.flags(), m.data().to_vec()))).collect()
     }
 
-    #[test]
-    fn filters_by_subscription_and_drops_whole_messages() {
+    /// A SUB subscribed to "a" with one peer, which has sent a two-frame message on "b".
+    fn subscribed_to_a() -> (Sub, Pipes, Vec<(usize, PipeEnd)>) {
         let mut s = Sub::default();
         let mut pipes = Pipes::default();
         let mut peers = connect(&mut s, &mut pipes, 1, 0);
         s.set_option(ZMQ_SUBSCRIBE, b"a").unwrap();
+        peers[0].1.write(frame(b"b-head", true));
+        peers[0].1.write(frame(b"b-tail", false));
+        (s, pipes, peers)
+    }
+
+    #[test]
+    fn filters_by_subscription_and_drops_whole_messages() {
+        let (mut s, mut pipes, mut peers) = subscribed_to_a();
         let p = &mut peers[0].1;
-        p.write(frame(b"b-head", true));
-        p.write(frame(b"b-tail", false));
         p.write(frame(b"a-head", true));
         p.write(frame(b"a-tail", false));
         p.write(frame(b"c", false));
@@ -115,14 +121,8 @@ mod tests {
 
     #[test]
     fn recv_into_filters_in_place() {
-        let mut s = Sub::default();
-        let mut pipes = Pipes::default();
-        let mut peers = connect(&mut s, &mut pipes, 1, 0);
-        s.set_option(ZMQ_SUBSCRIBE, b"a").unwrap();
-        let p = &mut peers[0].1;
-        p.write(frame(b"b-head", true));
-        p.write(frame(b"b-tail", false));
-        p.write(frame(b"a1", false));
+        let (mut s, mut pipes, mut peers) = subscribed_to_a();
+        peers[0].1.write(frame(b"a1", false));
         let mut m = frame(b"old", false);
         assert_eq!(s.recv_into(&mut pipes, &mut m), Ok(()));
         assert_eq!(m.data(), b"a1");
