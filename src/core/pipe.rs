@@ -95,6 +95,8 @@ pub struct PipeEnd {
     /// is loaded again only when the copy says empty or full.
     seen_written: Cell<u64>,
     seen_read: Cell<u64>,
+    /// `written` as last published to the reader (see `write_deferred`).
+    published: u64,
     hwm: u64,
     in_read_msg: bool,
     in_write_msg: bool,
@@ -128,6 +130,7 @@ pub fn pipe_pair(hwm_ab: u64, hwm_ba: u64) -> (PipeEnd, PipeEnd) {
         read: 0,
         seen_written: Cell::new(0),
         seen_read: Cell::new(0),
+        published: 0,
         hwm,
         in_read_msg: false,
         in_write_msg: false,
@@ -213,19 +216,38 @@ impl PipeEnd {
     /// completes a message and the reader was waiting.
     #[inline]
     pub fn write(&mut self, msg: Msg) {
+        self.write_deferred(msg);
+        self.flush();
+    }
+
+    /// As `write`, but whole messages reach the reader only at the next `flush` (or `write`,
+    /// or `close`): an I/O session that decodes many messages from one read publishes them
+    /// with one sequentially consistent store, not one each. They count against the HWM at
+    /// once.
+    #[inline]
+    pub fn write_deferred(&mut self, msg: Msg) {
         let more = msg.more();
-        let out = &self.shared.halves[self.side & 1];
         // SAFETY: this end is the half's only writer (one PipeEnd per side, used through &mut).
-        unsafe { out.queue.push(msg) };
+        unsafe { self.out().queue.push(msg) };
         self.in_write_msg = more;
         if !more {
             self.written += 1;
-            out.written.store(self.written, Ordering::SeqCst);
-            if out.reader_asleep.load(Ordering::SeqCst)
-                && out.reader_asleep.swap(false, Ordering::SeqCst)
-            {
-                self.shared.notify(self.peer_side(), PipeEvent::Readable);
-            }
+        }
+    }
+
+    /// Publishes the whole messages written so far; wakes the reader if it was waiting.
+    #[inline]
+    pub fn flush(&mut self) {
+        if self.published == self.written {
+            return;
+        }
+        self.published = self.written;
+        let out = &self.shared.halves[self.side & 1];
+        out.written.store(self.written, Ordering::SeqCst);
+        if out.reader_asleep.load(Ordering::SeqCst)
+            && out.reader_asleep.swap(false, Ordering::SeqCst)
+        {
+            self.shared.notify(self.peer_side(), PipeEvent::Readable);
         }
     }
 
@@ -346,6 +368,7 @@ impl PipeEnd {
         if self.closed {
             return;
         }
+        self.flush();
         self.closed = true;
         *self.shared.listeners[self.side].lock() = None;
         self.out().closed.store(true, Ordering::SeqCst);
@@ -423,6 +446,38 @@ mod tests {
         b.read().unwrap();
         assert_eq!(*ev.0.lock(), vec![(1, PipeEvent::Writable)]);
         assert!(a.check_write());
+    }
+
+    #[test]
+    fn deferred_writes_reach_the_reader_at_flush_or_close() {
+        let (mut a, mut b) = pipe_pair(3, 0);
+        let ev = Arc::new(Events::default());
+        b.set_listener(ev.clone(), 9);
+        assert!(b.read().is_none(), "reader now waits for a wake-up");
+        a.write_deferred(frame(b"1", true));
+        a.write_deferred(frame(b"2", false));
+        a.write_deferred(frame(b"3", false));
+        assert!(b.read().is_none(), "nothing published yet");
+        assert!(ev.0.lock().is_empty());
+        // Deferred messages count against the HWM at once.
+        assert!(a.check_write());
+        a.write_deferred(frame(b"4", false));
+        assert!(!a.check_write());
+        a.flush();
+        assert_eq!(*ev.0.lock(), vec![(9, PipeEvent::Readable)]);
+        a.flush();
+        assert_eq!(
+            ev.0.lock().len(),
+            1,
+            "a second flush with nothing new wakes no one"
+        );
+        for want in [&b"1"[..], b"2", b"3", b"4"] {
+            assert_eq!(b.read().unwrap().data(), want);
+        }
+        a.write_deferred(frame(b"last", false));
+        a.close();
+        assert_eq!(b.read().unwrap().data(), b"last");
+        assert!(b.is_drained_and_closed());
     }
 
     #[test]

@@ -295,6 +295,10 @@ impl Session {
                 }
                 self.events = events;
             }
+            // What this read delivered reaches the socket in one publication.
+            if let Some(p) = &mut self.pipe {
+                p.flush();
+            }
             if r.is_err() {
                 // Send what the codec queued (e.g. an ERROR command) then drop the peer.
                 self.flush(io);
@@ -627,7 +631,8 @@ fn queue_event(events: &mut Vec<Event>, ev: Event) {
 
 /// Hands a frame from the peer to the socket: the frames of a multipart message are held in
 /// `parts` and written together when the last arrives (the pipe commits whole messages only
-/// and cannot take back a partial one if the connection breaks).
+/// and cannot take back a partial one if the connection breaks). The caller flushes the pipe
+/// once it has delivered what a read brought.
 #[inline(always)]
 fn deliver(
     pipe: &mut Option<PipeEnd>,
@@ -643,7 +648,7 @@ fn deliver(
     if m.more() || !parts.is_empty() {
         deliver_part(p, parts, m);
     } else {
-        p.write(m);
+        p.write_deferred(m);
     }
 }
 
@@ -654,9 +659,9 @@ fn deliver_part(p: &mut PipeEnd, parts: &mut Vec<Msg>, m: Msg) {
         parts.push(m);
     } else {
         for part in parts.drain(..) {
-            p.write(part);
+            p.write_deferred(part);
         }
-        p.write(m);
+        p.write_deferred(m);
     }
 }
 
