@@ -66,7 +66,8 @@ const SOCKET_MAGIC: u32 = 0xBADC_0FFE;
 
 /// How long a blocking call watches its mailbox before it sleeps (see `spin_for_command`).
 const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(5);
-static MULTI_CPU: std::sync::LazyLock<bool> =
+/// More than one CPU to run on: only then is spinning before sleeping worth it.
+pub(crate) static MULTI_CPU: std::sync::LazyLock<bool> =
     std::sync::LazyLock::new(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1));
 
 pub struct Socket {

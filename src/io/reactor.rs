@@ -4,6 +4,7 @@
 use super::session::Session;
 use super::{IoCmd, IoMailbox, IoPipeListener, SessionConfig};
 use crate::core::pipe::PipeListener;
+use crate::core::socket::MULTI_CPU;
 use crate::transport::Listener;
 use mio::{Events, Interest, Poll, Token};
 use std::cmp::Reverse;
@@ -12,6 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub(crate) const WAKER: Token = Token(usize::MAX);
+
+/// How long a busy I/O thread polls without sleeping before it sleeps (see `watch`).
+const WATCH: Duration = Duration::from_micros(50);
 
 struct ListenerObj {
     object: u64,
@@ -58,6 +62,8 @@ pub(crate) struct Reactor {
     /// Sessions to give another read next round (they hit their per-event budget).
     again: Vec<usize>,
     stopping: bool,
+    /// How long the last wait for events lasted (see `watch`).
+    last_idle: Duration,
 }
 
 impl Reactor {
@@ -73,6 +79,7 @@ impl Reactor {
             timers: BinaryHeap::new(),
             again: Vec::new(),
             stopping: false,
+            last_idle: Duration::ZERO,
         }
     }
 
@@ -116,11 +123,24 @@ impl Reactor {
                     .peek()
                     .map(|Reverse((at, _))| at.saturating_duration_since(Instant::now()))
             };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != std::io::ErrorKind::Interrupted {
-                    return;
+            events.clear();
+            let idle_from = Instant::now();
+            if self.last_idle < WATCH {
+                self.watch(&mut events, timeout.map_or(WATCH, |t| t.min(WATCH)));
+            }
+            if events.is_empty() {
+                let timeout = if self.mailbox.has_pending() {
+                    Some(Duration::ZERO)
+                } else {
+                    timeout
+                };
+                if let Err(e) = self.poll.poll(&mut events, timeout) {
+                    if e.kind() != std::io::ErrorKind::Interrupted {
+                        return;
+                    }
                 }
             }
+            self.last_idle = idle_from.elapsed();
             for ev in events.iter() {
                 if ev.token() == WAKER {
                     continue;
@@ -158,6 +178,32 @@ impl Reactor {
             if self.stopping && self.objects.iter().all(|o| o.is_none()) {
                 return;
             }
+        }
+    }
+
+    /// Polls for events and commands without sleeping, for up to `limit` (`WATCH`, or less if
+    /// a timer is due sooner). Called before
+    /// sleeping in epoll while the thread is busy (its last wait was shorter than `WATCH`):
+    /// the next event (a socket's message or answer, the peer's next packet) then usually
+    /// comes within it, and a thread that sleeps must be woken across CPUs, which on a VM costs
+    /// tens of microseconds, most of a small message's roundtrip. An I/O thread whose events
+    /// are further apart never watches. Only with more than one CPU.
+    fn watch(&mut self, events: &mut Events, limit: Duration) {
+        if !*MULTI_CPU || limit.is_zero() {
+            return;
+        }
+        let start = Instant::now();
+        loop {
+            if self.mailbox.has_pending() {
+                return;
+            }
+            if self.poll.poll(events, Some(Duration::ZERO)).is_ok() && !events.is_empty() {
+                return;
+            }
+            if start.elapsed() >= limit {
+                return;
+            }
+            std::hint::spin_loop();
         }
     }
 
