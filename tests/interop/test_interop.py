@@ -74,18 +74,23 @@ def data(msg):
 
 
 # Ours -> theirs, and theirs -> ours: three-frame messages, empty frames in
-# several positions, a 1 MiB frame, and a message that is one empty frame.
+# several positions, a 1 MiB frame, a message that is one empty frame, and
+# frames around 8 KiB: where a body starts to be written and read in place,
+# and where the write that opens a large body ends (header + 8183 bytes).
+EDGES = [8183, 8184, 8192, 8193, 8201, 70000]
 FWD = [
     [S("f1-a"), S("f1-b"), S("f1-c")],
     [S("f2-head"), E, S("f2-tail")],
     [S("f3-big"), P(BIG, 3), S("f3-end")],
     [E],
+    [S("f5")] + [P(n, i) for i, n in enumerate(EDGES)] + [S("f5-end")],
 ]
 BWD = [
     [S("b1-a"), S("b1-b"), S("b1-c")],
     [E, S("b2-mid"), E],
     [S("b3"), P(BIG, 9), E],
     [E],
+    [P(n, i + 20) for i, n in enumerate(EDGES)],
 ]
 
 
