@@ -14,5 +14,6 @@ pub mod proxy;
 pub mod signaler;
 pub mod slab;
 pub mod socket;
+pub(crate) mod spin;
 pub mod spsc;
 pub mod timers;

@@ -12,6 +12,7 @@ use super::options::*;
 use super::pipe::{pipe_pair, PipeEnd, PipeEvent, PipeListener};
 use super::pipes::Pipes;
 use super::signaler::Signaler;
+use super::spin::spin_until;
 use crate::io::{IoCmd, SessionConfig};
 use crate::pattern::{self, Pattern};
 use crate::transport::{self, Endpoint};
@@ -66,9 +67,6 @@ const SOCKET_MAGIC: u32 = 0xBADC_0FFE;
 
 /// How long a blocking call watches its mailbox before it sleeps (see `spin_for_command`).
 const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(5);
-/// More than one CPU to run on: only then is spinning before sleeping worth it.
-pub(crate) static MULTI_CPU: std::sync::LazyLock<bool> =
-    std::sync::LazyLock::new(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1));
 
 pub struct Socket {
     magic: u32,
@@ -95,7 +93,7 @@ impl Socket {
         }
         options.ipv6 = ctx.ipv6() as i32;
         let pattern = pattern::create(socket_type, &options)?;
-        let spin = pattern.lockstep() && *MULTI_CPU;
+        let spin = pattern.lockstep();
         let signaler = Signaler::new().map_err(|_| Error::EMFILE)?;
         let shared = Arc::new(SocketShared {
             mailbox: Mailbox::new(signaler),
@@ -262,29 +260,15 @@ impl Socket {
         Ok(true)
     }
 
-    /// Before sleeping in poll: watch the mailbox for a few microseconds. A peer thread that
-    /// is about to answer then does so without the cost of waking a sleeping thread (on a VM
-    /// a cross-CPU wake-up takes tens of microseconds), and the caller skips a poll. Only for
-    /// lockstep patterns (REQ, REP): a reader of a stream that spun would catch every message
-    /// as it comes, one wake-up command each, instead of a batch per wake-up (measured: 10-15%
-    /// less PUSH/PULL ipc and inproc PUB/SUB throughput). Only with more than one CPU.
+    /// Before sleeping in poll: watch the mailbox for a few microseconds (`spin_until`). A
+    /// peer thread that is about to answer then does so without the cost of waking a sleeping
+    /// thread, and the caller skips a poll. Only for lockstep patterns (REQ, REP): a reader of
+    /// a stream that spun would catch every message as it comes, one wake-up command each,
+    /// instead of a batch per wake-up (measured: 10-15% less PUSH/PULL ipc and inproc PUB/SUB
+    /// throughput).
     #[inline]
     fn spin_for_command(&self) -> bool {
-        if !self.spin {
-            return false;
-        }
-        let start = Instant::now();
-        loop {
-            for _ in 0..64 {
-                if self.shared.mailbox.has_pending() {
-                    return true;
-                }
-                std::hint::spin_loop();
-            }
-            if start.elapsed() >= SPIN_BEFORE_SLEEP {
-                return false;
-            }
-        }
+        self.spin && spin_until(SPIN_BEFORE_SLEEP, || self.shared.mailbox.has_pending())
     }
 
     fn deadline(timeout_ms: i32) -> Option<Instant> {

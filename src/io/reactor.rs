@@ -4,7 +4,7 @@
 use super::session::Session;
 use super::{IoCmd, IoMailbox, IoPipeListener, SessionConfig};
 use crate::core::pipe::PipeListener;
-use crate::core::socket::MULTI_CPU;
+use crate::core::spin::spin_until;
 use crate::transport::Listener;
 use mio::{Events, Interest, Poll, Token};
 use std::cmp::Reverse;
@@ -182,29 +182,17 @@ impl Reactor {
     }
 
     /// Polls for events and commands without sleeping, for up to `limit` (`WATCH`, or less if
-    /// a timer is due sooner). Called before
-    /// sleeping in epoll while the thread is busy (its last wait was shorter than `WATCH`):
-    /// the next event (a socket's message or answer, the peer's next packet) then usually
-    /// comes within it, and a thread that sleeps must be woken across CPUs, which on a VM costs
-    /// tens of microseconds, most of a small message's roundtrip. An I/O thread whose events
-    /// are further apart never watches. Only with more than one CPU.
+    /// a timer is due sooner; see `spin_until`). Called before sleeping in epoll while the
+    /// thread is busy (its last wait was shorter than `WATCH`): the next event (a socket's
+    /// message or answer, the peer's next packet) then usually comes within it, and a thread
+    /// that sleeps must be woken across CPUs, most of a small message's roundtrip on a VM. An
+    /// I/O thread whose events are further apart never watches.
     fn watch(&mut self, events: &mut Events, limit: Duration) {
-        if !*MULTI_CPU || limit.is_zero() {
-            return;
-        }
-        let start = Instant::now();
-        loop {
-            if self.mailbox.has_pending() {
-                return;
-            }
-            if self.poll.poll(events, Some(Duration::ZERO)).is_ok() && !events.is_empty() {
-                return;
-            }
-            if start.elapsed() >= limit {
-                return;
-            }
-            std::hint::spin_loop();
-        }
+        let (poll, mailbox) = (&mut self.poll, &self.mailbox);
+        spin_until(limit, || {
+            mailbox.has_pending()
+                || (poll.poll(events, Some(Duration::ZERO)).is_ok() && !events.is_empty())
+        });
     }
 
     fn ready(&mut self, token: usize, readable: bool, writable: bool) {
