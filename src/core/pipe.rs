@@ -165,11 +165,6 @@ impl PipeEnd {
         *self.shared.listeners[self.side].lock() = Some((listener, token));
     }
 
-    /// A stable identity of the pipe (the same for both ends).
-    pub fn id(&self) -> usize {
-        Arc::as_ptr(&self.shared) as usize
-    }
-
     pub fn set_hwm(&mut self, hwm: u64) {
         self.hwm = hwm;
         self.out().lwm.store(lwm(hwm), Ordering::Relaxed);
@@ -333,19 +328,9 @@ impl PipeEnd {
         self.shared.end_closed[self.peer_side()].load(Ordering::Acquire)
     }
 
-    /// Number of whole messages written but not yet read by the peer.
-    pub fn out_pending(&self) -> u64 {
-        self.written - self.out().read.load(Ordering::Acquire)
-    }
-
     /// True when the message being written is incomplete (a frame with MORE was written).
     pub fn in_write_msg(&self) -> bool {
         self.in_write_msg
-    }
-
-    /// True when the last frame read had MORE set.
-    pub fn in_read_msg(&self) -> bool {
-        self.in_read_msg
     }
 
     /// Drops the frames of a partially read message (the reader gives up on it).
