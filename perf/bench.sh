@@ -166,7 +166,7 @@ setup() {
 
 # --- build -----------------------------------------------------------------------------------
 
-TOOLS=(local_thr remote_thr local_lat remote_lat inproc_thr inproc_lat proxy_thr tcp_baseline)
+TOOLS=(local_thr remote_thr local_lat remote_lat inproc_thr inproc_lat proxy_thr tcp_baseline line_rtt)
 build() {
     local log=$OUT/logs/build.log
     : >"$log"
@@ -355,7 +355,9 @@ await_procs() {
 }
 
 # run_test KIND PATTERN TRANSPORT PIN SIZE LIBDIR COUNT [WRAP]: runs one test and sets
-# R_STATUS (ok, failed, timeout, crash), R_VALUE (msg/s or us), R_RSS (kB), R_DETAIL.
+# R_STATUS (ok, failed, timeout, crash), R_VALUE (msg/s or us), R_RSS (kB), R_DETAIL, and
+# R_RTT: the cache line roundtrip between two CPUs just before a free-running run (ns;
+# perf/line_rtt.c: where the VM's host had put its CPUs, which moves small-message figures).
 # WRAP "callgrind:PREFIX" or "strace:PREFIX" runs every process under that tool (files
 # PREFIX.*).
 run_test() {
@@ -368,7 +370,10 @@ run_test() {
     case $pin in same) lcpu=0 rcpu=0 ;; split) lcpu=0 rcpu=1 ;; esac
     if [ -n "$wrap" ]; then lwrap=$wrap.l rwrap=$wrap.r; fi
     pa=$pattern
-    R_STATUS=ok R_VALUE="" R_RSS="" R_DETAIL=""
+    R_STATUS=ok R_VALUE="" R_RSS="" R_DETAIL="" R_RTT=""
+    if [ "$pin" = free ] && [ "$kind" != plain ] && [ -z "$wrap" ]; then
+        R_RTT=$("$OURS/line_rtt" 2>/dev/null | sed -n 's/^cache line roundtrip: \([0-9.]*\) \[ns\]$/\1/p')
+    fi
     if [ "$kind" = lat ]; then regex='^average latency: '; else regex='^mean throughput: .*msg/s'; fi
     if [ "$kind" = plain ]; then
         launch "$lout" "$lrss" "$lcpu" "$lwrap" "$dir/tcp_baseline" "$size" "$count" "$transport"
@@ -413,10 +418,10 @@ run_test() {
     fi
 }
 
-echo "kind,pattern,transport,pin,size,lib,run,count,value,unit,rss_kb,status,detail" >"$RAW"
+echo "kind,pattern,transport,pin,size,lib,run,count,value,unit,rss_kb,line_rtt_ns,status,detail" >"$RAW"
 record() { # kind pattern transport pin size lib run count value unit
-    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"%s"\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8" \
-        "$9" "${10}" "$R_RSS" "$R_STATUS" "${R_DETAIL//\"/\'}" >>"$RAW"
+    printf '%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,"%s"\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" \
+        "$8" "$9" "${10}" "$R_RSS" "$R_RTT" "$R_STATUS" "${R_DETAIL//\"/\'}" >>"$RAW"
 }
 
 human() { # kind value
@@ -448,7 +453,7 @@ run_cell() { # kind pattern transport pin size
         for lib in "${libs[@]}"; do
             key=$kind:$pattern:$transport:$pin:$lib
             if [ -n "${BROKEN[$key]:-}" ] || [ "${fails[$lib]:-0}" -ge 2 ]; then
-                R_STATUS=skipped R_RSS=""
+                R_STATUS=skipped R_RSS="" R_RTT=""
                 R_DETAIL="after: ${BROKEN[$key]:-2 failures}"
                 record "$kind" "$pattern" "$transport" "$pin" "$size" "$lib" "$run" "$count" "" "$unit"
                 line+=" $lib=skipped"
@@ -575,7 +580,7 @@ profile_cell() { # pattern-spec transport size
             else
                 line+=" $tool.$lib=$R_STATUS"
             fi
-            R_RSS=""
+            R_RSS="" R_RTT=""
             if [ "$tool" = callgrind ]; then
                 record instr "$pattern" "$transport" free "$size" "$lib" 1 "$n" "$per" Ir
             else

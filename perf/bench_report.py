@@ -81,17 +81,18 @@ def summarise(rows):
         key = (r["kind"], r["pattern"], r["transport"], r["pin"], int(r["size"]))
         lib = r["lib"]
         entry = cells.setdefault(key, {}).setdefault(
-            lib, {"values": [], "rss": [], "fail": None, "runs": 0, "hung": 0})
+            lib, {"values": [], "rss": [], "rtt": [], "fail": None, "runs": 0, "hung": 0})
         entry["runs"] += 1
         if "hung at exit" in (r.get("detail") or ""):
             entry["hung"] += 1
         if r["status"] == "ok" and r["value"] not in ("", None):
             entry["values"].append(float(r["value"]))
-            if r.get("rss_kb"):
-                try:
-                    entry["rss"].append(float(r["rss_kb"]) / 1024.0)
-                except ValueError:
-                    pass
+            for field, into, scale in (("rss_kb", "rss", 1024.0), ("line_rtt_ns", "rtt", 1.0)):
+                if r.get(field):
+                    try:
+                        entry[into].append(float(r[field]) / scale)
+                    except ValueError:
+                        pass
         elif entry["fail"] is None:
             detail = (r.get("detail") or "").strip()
             entry["fail"] = r["status"] + (": " + detail if detail else "")
@@ -102,6 +103,7 @@ def summarise(rows):
             out[key][lib] = {
                 "median": statistics.median(e["values"]) if e["values"] else None,
                 "rss_mb": statistics.median(e["rss"]) if e["rss"] else None,
+                "rtt": e["rtt"],
                 "n": len(e["values"]),
                 "runs": e["runs"],
                 "status": "ok" if e["values"] else (e["fail"] or "failed"),
@@ -187,14 +189,34 @@ def write_summary_csv(path, summary):
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["kind", "pattern", "transport", "pin", "size", "lib", "median", "unit",
-                    "ok_runs", "runs", "rss_mb", "status"])
+                    "ok_runs", "runs", "rss_mb", "line_rtt_ns", "status"])
         for (kind, pattern, transport, pin, size), libs in summary:
             for lib in sorted(libs):
                 e = libs[lib]
                 w.writerow([kind, pattern, transport, pin, size, lib,
                             "" if e["median"] is None else "%.6g" % e["median"], unit_of(kind),
                             e["n"], e["runs"],
-                            "" if e["rss_mb"] is None else "%.1f" % e["rss_mb"], e["status"]])
+                            "" if e["rss_mb"] is None else "%.1f" % e["rss_mb"],
+                            "%.0f" % statistics.median(e["rtt"]) if e["rtt"] else "",
+                            e["status"]])
+
+
+def rtt_note(summary):
+    """How far apart the VM's CPUs were during the free-running runs (perf/line_rtt.c)."""
+    by_lib = {}
+    for _, libs in summary:
+        for lib, e in libs.items():
+            by_lib.setdefault(lib, []).extend(e["rtt"])
+    every = sorted(v for vals in by_lib.values() for v in vals)
+    if not every:
+        return
+    print("cache line roundtrip between the CPUs before each free-running run: median %.0f ns, "
+          "%.0f-%.0f ns (median of the runs of %s). Small-message throughput between threads "
+          "follows it (docs/performance.md)."
+          % (statistics.median(every), every[0], every[-1],
+             ", ".join("%s: %.0f ns" % (lib, statistics.median(v))
+                       for lib, v in sorted(by_lib.items()) if v)))
+    print()
 
 
 def charts(outdir, summary):
@@ -317,6 +339,7 @@ def main(argv):
         for label, lib, status in failed:
             print("  %s, %s: %s" % (label, lib, status))
         print()
+    rtt_note(summary)
     print("ratio = ours / libzmq: above 1 is better for msg/s, below 1 is better for us, Ir, "
           "calls and RSS. Ir and calls are per message (per roundtrip for REQ/REP), user "
           "space and both ends.")
