@@ -80,7 +80,8 @@ if [ -z "$PIN_SIZES" ]; then
     if [ "$FULL" = 1 ]; then PIN_SIZES=$SIZES; else PIN_SIZES=64; fi
 fi
 if [ -z "$PROFILE_CELLS" ]; then
-    PROFILE_CELLS=thr-pushpull:tcp:64,thr-pushpull:inproc:64,thr-pushpull:tcp:65536,lat-reqrep:tcp:64,lat-reqrep:inproc:64
+    # tcp 1 B: the issue's instruction target is stated for it.
+    PROFILE_CELLS=thr-pushpull:tcp:1,thr-pushpull:tcp:64,thr-pushpull:inproc:64,thr-pushpull:tcp:65536,lat-reqrep:tcp:64,lat-reqrep:inproc:64
     [ "$FULL" = 1 ] && PROFILE_CELLS+=,thr-pushpull:ipc:64,thr-pubsub:tcp:64,thr-pushpull:tcp:1048576,lat-reqrep:ipc:64
 fi
 IFS=, read -r -a transports <<<"$TRANSPORTS"
