@@ -357,6 +357,7 @@ fn a_slow_receiver_gets_every_message_after_the_sender_has_finished() {
         let pull = socket(&rctx, ZMQ_PULL);
         set_int(pull, ZMQ_RCVHWM, HWM);
         let ep = bind(pull, "tcp://127.0.0.1:*");
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         let sender = std::thread::spawn(move || {
             let sctx = Ctx(zmq_ctx_new());
             let push = socket(&sctx, ZMQ_PUSH);
@@ -371,13 +372,12 @@ fn a_slow_receiver_gets_every_message_after_the_sender_has_finished() {
             zmq_close(push);
             // Dropping the context terminates it: with LINGER -1 that returns once every
             // byte is in the kernel (2.7 MB beyond the receiver's pipe: socket buffers hold it).
+            drop(sctx);
+            let _ = done_tx.send(());
         });
         // Do not read before the sender is done, up to a point: should the kernel hold less
         // than expected, the test still checks that everything arrives.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while !sender.is_finished() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        let _ = done_rx.recv_timeout(std::time::Duration::from_secs(10));
         let mut buf = vec![0u8; SIZE];
         for i in 0..N {
             let n = zmq_recv(pull, buf.as_mut_ptr().cast(), SIZE, 0);
