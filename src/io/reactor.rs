@@ -146,9 +146,10 @@ impl Reactor {
                     continue;
                 }
                 let token = ev.token().0;
-                let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                let closed = ev.is_read_closed() || ev.is_error();
+                let readable = ev.is_readable() || closed;
                 let writable = ev.is_writable() || ev.is_write_closed() || ev.is_error();
-                self.ready(token, readable, writable);
+                self.ready(token, readable, writable, closed);
             }
             for token in std::mem::take(&mut self.again) {
                 let (obj, mut io) = self.io(token);
@@ -195,11 +196,11 @@ impl Reactor {
         });
     }
 
-    fn ready(&mut self, token: usize, readable: bool, writable: bool) {
+    fn ready(&mut self, token: usize, readable: bool, writable: bool, closed: bool) {
         let (obj, mut io) = self.io(token);
         let mut accepted = Vec::new();
         match obj {
-            Some(Object::Session(s)) => s.on_ready(&mut io, readable, writable),
+            Some(Object::Session(s)) => s.on_ready(&mut io, readable, writable, closed),
             Some(Object::Listener(l)) => loop {
                 match l.listener.accept() {
                     Ok(stream) => {
