@@ -338,6 +338,83 @@ fn a_message_and_the_end_of_stream_together_are_both_seen() {
     peer.join().unwrap();
 }
 
+/// As libzmq, the threads the library starts (I/O threads, `zmq_threadstart`'s) block every
+/// signal, so that the application's handlers run in its own threads.
+#[test]
+fn library_threads_block_signals() {
+    use std::sync::atomic::{AtomicI32, Ordering};
+    fn blocked(status: &str) -> u64 {
+        let line = status.lines().find(|l| l.starts_with("SigBlk:")).unwrap();
+        u64::from_str_radix(line["SigBlk:".len()..].trim(), 16).unwrap()
+    }
+    let wanted = [
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGALRM,
+        libc::SIGUSR1,
+        libc::SIGCHLD,
+    ];
+    unsafe {
+        let ctx = Ctx(zmq_ctx_new());
+        let s = socket(&ctx, ZMQ_PULL);
+        bind(s, "tcp://127.0.0.1:*");
+        // (thread name, signals it does not block), for every I/O thread alive now.
+        let mut io_threads = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let dir = task.unwrap().path();
+            let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
+                continue;
+            };
+            if !comm.starts_with("ZMQbg/IO/") {
+                continue;
+            }
+            let Ok(status) = std::fs::read_to_string(dir.join("status")) else {
+                continue;
+            };
+            let mask = blocked(&status);
+            let open: Vec<i32> = wanted
+                .into_iter()
+                .filter(|&sig| mask & (1 << (sig - 1)) == 0)
+                .collect();
+            io_threads.push((comm.trim().to_string(), open));
+        }
+        // Closed before asserting: a failed test must not hang in zmq_ctx_term.
+        zmq_close(s);
+        assert!(!io_threads.is_empty(), "no I/O thread found");
+        for (name, open) in &io_threads {
+            assert!(open.is_empty(), "{name} takes signals {open:?}");
+        }
+
+        extern "C" fn check(arg: *mut c_void) {
+            let out = unsafe { &*(arg as *const AtomicI32) };
+            let mut cur: libc::sigset_t = unsafe { std::mem::zeroed() };
+            unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut cur) };
+            let all = [
+                libc::SIGINT,
+                libc::SIGTERM,
+                libc::SIGALRM,
+                libc::SIGUSR1,
+                libc::SIGCHLD,
+            ]
+            .iter()
+            .all(|&sig| unsafe { libc::sigismember(&cur, sig) } == 1);
+            out.store(if all { 1 } else { 2 }, Ordering::SeqCst);
+        }
+        let result = AtomicI32::new(0);
+        let t = zmq::ffi::util::zmq_threadstart(
+            Some(check),
+            &result as *const AtomicI32 as *mut c_void,
+        );
+        assert!(!t.is_null());
+        zmq::ffi::util::zmq_threadclose(t);
+        assert_eq!(
+            result.load(Ordering::SeqCst),
+            1,
+            "zmq_threadstart's thread takes signals"
+        );
+    }
+}
+
 /// The length of the first frame in `out` (short or long command frame).
 fn first_frame_len(out: &[u8]) -> usize {
     match out.first() {

@@ -361,8 +361,11 @@ pub unsafe extern "C" fn zmq_threadstart(func: Option<ThreadFn>, arg: *mut c_voi
         let arg = ThreadArg(arg);
         let thread = std::thread::Builder::new()
             .name("ZMQapp".into())
-            // SAFETY: the caller promises `func` may be called with `arg`.
-            .spawn(move || unsafe { func(arg.get()) })?;
+            .spawn(move || {
+                crate::io::block_signals();
+                // SAFETY: the caller promises `func` may be called with `arg`.
+                unsafe { func(arg.get()) }
+            })?;
         Ok(Handle::into_raw(thread))
     })
 }
