@@ -195,10 +195,32 @@ fn heartbeats_keep_an_idle_connection_alive() {
     }
 }
 
+/// A ZMTP codec for a hand-driven peer of type `socket_type` (the client side of the NULL
+/// handshake), over a real TCP connection in a test.
+fn raw_peer_codec(socket_type: &'static str) -> zmq::zmtp::Codec {
+    zmq::zmtp::Codec::new(zmq::zmtp::Config {
+        socket_type,
+        routing_id: Vec::new(),
+        as_server: false,
+        max_msg_size: -1,
+        metadata: Vec::new(),
+    })
+}
+
+/// Everything the codec has queued to send, taken out of it.
+fn take_output(codec: &mut zmq::zmtp::Codec) -> Vec<u8> {
+    let mut iov = Vec::new();
+    codec.output_slices(&mut iov);
+    let out: Vec<u8> = iov.iter().flat_map(|s| s.to_vec()).collect();
+    drop(iov);
+    codec.advance_output(out.len());
+    out
+}
+
 #[test]
 fn heartbeat_timeout_drops_a_silent_peer() {
     use std::io::{Read, Write};
-    use zmq::zmtp::{Codec, Config, Event};
+    use zmq::zmtp::Event;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     // A peer that completes the handshake, then never answers a PING.
@@ -206,19 +228,8 @@ fn heartbeat_timeout_drops_a_silent_peer() {
         let (mut tcp, _) = listener.accept().unwrap();
         tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
             .unwrap();
-        let mut codec = Codec::new(Config {
-            socket_type: "ROUTER",
-            routing_id: Vec::new(),
-            as_server: false,
-            max_msg_size: -1,
-            metadata: Vec::new(),
-        });
-        let mut iov = Vec::new();
-        codec.output_slices(&mut iov);
-        let greeting: Vec<u8> = iov.iter().flat_map(|s| s.to_vec()).collect();
-        drop(iov);
-        tcp.write_all(&greeting).unwrap();
-        codec.advance_output(greeting.len());
+        let mut codec = raw_peer_codec("ROUTER");
+        tcp.write_all(&take_output(&mut codec)).unwrap();
         let mut ready = false;
         let mut sent_ready = false;
         let mut buf = [0u8; 4096];
@@ -233,11 +244,7 @@ fn heartbeat_timeout_drops_a_silent_peer() {
             if !ready {
                 continue;
             }
-            let mut iov = Vec::new();
-            codec.output_slices(&mut iov);
-            let out: Vec<u8> = iov.iter().flat_map(|s| s.to_vec()).collect();
-            drop(iov);
-            codec.advance_output(out.len());
+            let out = take_output(&mut codec);
             if !sent_ready {
                 // Our READY goes out once; every PONG queued after it is thrown away.
                 tcp.write_all(&out[..first_frame_len(&out)]).unwrap();
@@ -267,7 +274,7 @@ fn heartbeat_timeout_drops_a_silent_peer() {
 fn a_message_and_the_end_of_stream_together_are_both_seen() {
     use std::io::{Read, Write};
     use zmq::core::msg::Msg;
-    use zmq::zmtp::{Codec, Config, Event};
+    use zmq::zmtp::Event;
     // Whether the end of stream comes in the same event as the message is up to timing: an
     // implementation that missed it failed about one round in six here.
     const ROUNDS: u8 = 12;
@@ -280,23 +287,8 @@ fn a_message_and_the_end_of_stream_together_are_both_seen() {
             let (mut tcp, _) = listener.accept().unwrap();
             tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
                 .unwrap();
-            let mut codec = Codec::new(Config {
-                socket_type: "PUSH",
-                routing_id: Vec::new(),
-                as_server: false,
-                max_msg_size: -1,
-                metadata: Vec::new(),
-            });
-            let take = |codec: &mut Codec| {
-                let mut iov = Vec::new();
-                codec.output_slices(&mut iov);
-                let out: Vec<u8> = iov.iter().flat_map(|s| s.to_vec()).collect();
-                drop(iov);
-                codec.advance_output(out.len());
-                out
-            };
-            let greeting = take(&mut codec);
-            tcp.write_all(&greeting).unwrap();
+            let mut codec = raw_peer_codec("PUSH");
+            tcp.write_all(&take_output(&mut codec)).unwrap();
             let mut ready = false;
             let mut buf = [0u8; 4096];
             while !ready {
@@ -308,8 +300,7 @@ fn a_message_and_the_end_of_stream_together_are_both_seen() {
             }
             codec.encode(&Msg::from_slice(&[b'm', round]));
             // The rest of the handshake (our READY) and the message, then the end of stream.
-            let out = take(&mut codec);
-            tcp.write_all(&out).unwrap();
+            tcp.write_all(&take_output(&mut codec)).unwrap();
             tcp.shutdown(std::net::Shutdown::Both).unwrap();
         }
     });
