@@ -207,6 +207,21 @@ fn raw_peer_codec(socket_type: &'static str) -> zmq::zmtp::Codec {
     })
 }
 
+/// Accepts one connection on `listener` and sends the greeting of a hand-driven peer of type
+/// `socket_type`; reads time out after 10 s.
+fn accept_raw_peer(
+    listener: &std::net::TcpListener,
+    socket_type: &'static str,
+) -> (std::net::TcpStream, zmq::zmtp::Codec) {
+    use std::io::Write;
+    let (mut tcp, _) = listener.accept().unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut codec = raw_peer_codec(socket_type);
+    tcp.write_all(&take_output(&mut codec)).unwrap();
+    (tcp, codec)
+}
+
 /// Everything the codec has queued to send, taken out of it.
 fn take_output(codec: &mut zmq::zmtp::Codec) -> Vec<u8> {
     let mut iov = Vec::new();
@@ -225,11 +240,7 @@ fn heartbeat_timeout_drops_a_silent_peer() {
     let port = listener.local_addr().unwrap().port();
     // A peer that completes the handshake, then never answers a PING.
     let peer = std::thread::spawn(move || {
-        let (mut tcp, _) = listener.accept().unwrap();
-        tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-            .unwrap();
-        let mut codec = raw_peer_codec("ROUTER");
-        tcp.write_all(&take_output(&mut codec)).unwrap();
+        let (mut tcp, mut codec) = accept_raw_peer(&listener, "ROUTER");
         let mut ready = false;
         let mut sent_ready = false;
         let mut buf = [0u8; 4096];
@@ -284,11 +295,7 @@ fn a_message_and_the_end_of_stream_together_are_both_seen() {
     // message, and close at once.
     let peer = std::thread::spawn(move || {
         for round in 0..ROUNDS {
-            let (mut tcp, _) = listener.accept().unwrap();
-            tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
-                .unwrap();
-            let mut codec = raw_peer_codec("PUSH");
-            tcp.write_all(&take_output(&mut codec)).unwrap();
+            let (mut tcp, mut codec) = accept_raw_peer(&listener, "PUSH");
             let mut ready = false;
             let mut buf = [0u8; 4096];
             while !ready {
