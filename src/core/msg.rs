@@ -5,6 +5,7 @@
 use super::{pool, slab};
 use std::alloc::{handle_alloc_error, Layout};
 use std::ffi::CStr;
+use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -42,34 +43,67 @@ enum Data {
 const _: () = assert!(std::mem::size_of::<Msg>() == 64);
 const _: () = assert!(std::mem::align_of::<Msg>() <= 8);
 
-/// A heap or user-supplied buffer shared by every message that refers to it: one allocation
-/// holding a reference count and, for our own buffers, the bytes right after it.
-pub struct Payload(NonNull<Header>);
+/// A heap or user-supplied buffer shared by every message that refers to it: a header with the
+/// reference count and the length and, for our own buffers, the bytes right after it. The header
+/// is as small as each kind allows (16 bytes in a pool block, 24 in a slab piece; libzmq's is 40)
+/// because a full queue holds one per message. The kind is kept in the two low bits of the
+/// pointer (headers are 8-aligned), so that it costs room neither in the header nor in the
+/// message.
+pub struct Payload(NonNull<u8>);
 
-struct Header {
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A block from the pool: a [`Head`], then the bytes.
+    Block = 0,
+    /// A piece of a slab: a [`PieceHead`], then the bytes.
+    Piece = 1,
+    /// A user buffer or constant data, described by an [`ExternalHead`] of its own.
+    External = 2,
+}
+
+const KIND_BITS: usize = 3;
+const _: () = assert!(std::mem::align_of::<Head>() > KIND_BITS);
+
+/// What every kind of payload starts with.
+#[repr(C)]
+struct Head {
     refs: AtomicUsize,
-    ptr: *mut u8,
     len: usize,
-    release: Release,
 }
 
-enum Release {
-    /// The bytes follow the header in the same block, from the pool.
-    Inline,
-    /// The bytes follow the header in a piece of a slab.
-    Slab(NonNull<slab::Slab>),
-    /// Owned by the user; `free(ptr, hint)` is called exactly once when the last reference goes.
-    Free(FreeFn, *mut libc::c_void),
-    /// Constant data (`zmq_send_const`, `zmq_msg_init_data` without a free function).
-    Const,
+#[repr(C)]
+struct PieceHead {
+    head: Head,
+    slab: NonNull<slab::Slab>,
 }
 
-const HEADER: usize = std::mem::size_of::<Header>();
+#[repr(C)]
+struct ExternalHead {
+    head: Head,
+    ptr: *mut u8,
+    /// Called once with (ptr, hint) when the last reference goes; None for constant data.
+    free: Option<FreeFn>,
+    hint: *mut libc::c_void,
+}
 
-fn inline_layout(len: usize) -> Layout {
+const BLOCK_HEAD: usize = std::mem::size_of::<Head>();
+const PIECE_HEAD: usize = std::mem::size_of::<PieceHead>();
+// A power-of-two payload and its header fill a pool class exactly, and a 1 KiB one a slab piece.
+const _: () = assert!(BLOCK_HEAD <= pool::ROOM && PIECE_HEAD + 1024 <= slab::MAX_PIECE);
+
+impl Head {
+    fn new(len: usize) -> Head {
+        Head {
+            refs: AtomicUsize::new(1),
+            len,
+        }
+    }
+}
+
+fn block_layout(len: usize) -> Layout {
     // The header's alignment (8) is enough for the bytes that follow it.
-    Layout::from_size_align(HEADER + len, std::mem::align_of::<Header>())
-        .unwrap_or_else(|_| handle_alloc_error(Layout::new::<Header>()))
+    Layout::from_size_align(BLOCK_HEAD.saturating_add(len), std::mem::align_of::<Head>())
+        .unwrap_or_else(|_| handle_alloc_error(Layout::new::<Head>()))
 }
 
 // SAFETY: the buffer is only written through `data_mut` by the message's owner (as the C API
@@ -81,7 +115,7 @@ unsafe impl Sync for Payload {}
 impl Payload {
     /// A payload of `len` bytes of our own, zero-filled (calloc: cheap for large sizes).
     fn zeroed(len: usize) -> Payload {
-        Payload::try_zeroed(len).unwrap_or_else(|| handle_alloc_error(inline_layout(len)))
+        Payload::try_zeroed(len).unwrap_or_else(|| handle_alloc_error(block_layout(len)))
     }
 
     /// As `zeroed`, but None when the memory cannot be had (for sizes a peer chose).
@@ -92,40 +126,33 @@ impl Payload {
     /// A payload of `len` bytes, zeroed or not. Not zeroing matters for large buffers that
     /// are about to be filled anyway: clearing 1 MiB costs as much as sending it.
     fn try_alloc(len: usize, zero: bool) -> Option<Payload> {
-        let size = HEADER.checked_add(len)?;
-        if let Some((piece, slab)) = slab::carve(size) {
-            // SAFETY: the piece has room for the header and `len` bytes, 8-aligned; it is
-            // released to its slab when the payload goes.
+        if let Some((piece, slab)) = slab::carve(PIECE_HEAD.checked_add(len)?) {
+            // SAFETY: the piece has room for the header and `len` bytes, 8-aligned (enough for
+            // the header); it goes back to its slab when the payload goes.
             unsafe {
                 if zero {
-                    piece.as_ptr().add(HEADER).write_bytes(0, len);
+                    piece.as_ptr().add(PIECE_HEAD).write_bytes(0, len);
                 }
-                return Some(Payload::init(piece, len, Release::Slab(slab)));
+                let head = piece.cast::<PieceHead>();
+                head.as_ptr().write(PieceHead {
+                    head: Head::new(len),
+                    slab,
+                });
+                return Some(Payload::new(head.cast(), Kind::Piece));
             }
         }
+        let size = BLOCK_HEAD.checked_add(len)?;
         let block = if zero {
             pool::alloc_block_zeroed(size)
         } else {
             pool::alloc_block(size)
-        }?;
+        }?
+        .cast::<Head>();
         // SAFETY: the block has room for the header and `len` bytes, aligned for the header
         // (pool blocks are 8-aligned); the bytes are zeroed, or left for the caller of
         // `Msg::with_size_uninit` to fill.
-        unsafe { Some(Payload::init(block, len, Release::Inline)) }
-    }
-
-    /// # Safety
-    /// `block` must be fresh memory of `HEADER + len` bytes, 8-aligned, that `release` frees.
-    #[inline]
-    unsafe fn init(block: NonNull<u8>, len: usize, release: Release) -> Payload {
-        let h = block.as_ptr() as *mut Header;
-        h.write(Header {
-            refs: AtomicUsize::new(1),
-            ptr: block.as_ptr().add(HEADER),
-            len,
-            release,
-        });
-        Payload(NonNull::new_unchecked(h))
+        unsafe { block.as_ptr().write(Head::new(len)) };
+        Some(Payload::new(block, Kind::Block))
     }
 
     /// A payload holding a copy of `bytes`.
@@ -133,39 +160,88 @@ impl Payload {
         // SAFETY: an uninitialised payload of exactly `bytes.len()` bytes, all written here.
         unsafe {
             let p = Payload::try_alloc(bytes.len(), false)
-                .unwrap_or_else(|| handle_alloc_error(inline_layout(bytes.len())));
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.header().ptr, bytes.len());
+                .unwrap_or_else(|| handle_alloc_error(block_layout(bytes.len())));
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), p.ptr(), bytes.len());
             p
         }
     }
 
-    fn external(ptr: *mut u8, len: usize, release: Release) -> Payload {
-        let h = Box::new(Header {
-            refs: AtomicUsize::new(1),
+    fn external(
+        ptr: *mut u8,
+        len: usize,
+        free: Option<FreeFn>,
+        hint: *mut libc::c_void,
+    ) -> Payload {
+        let h = Box::new(ExternalHead {
+            head: Head::new(len),
             ptr,
-            len,
-            release,
+            free,
+            hint,
         });
-        // SAFETY: Box::into_raw never returns NULL.
-        Payload(unsafe { NonNull::new_unchecked(Box::into_raw(h)) })
+        // SAFETY: Box::into_raw never returns NULL; the Head is the ExternalHead's first field.
+        let head = unsafe { NonNull::new_unchecked(Box::into_raw(h)) };
+        Payload::new(head.cast(), Kind::External)
     }
 
     #[inline]
-    fn header(&self) -> &Header {
+    fn new(head: NonNull<Head>, kind: Kind) -> Payload {
+        Payload(head.cast::<u8>().map_addr(|a| a | kind as usize))
+    }
+
+    #[inline]
+    fn kind(&self) -> Kind {
+        match self.0.addr().get() & KIND_BITS {
+            0 => Kind::Block,
+            1 => Kind::Piece,
+            _ => Kind::External,
+        }
+    }
+
+    /// The header, without the kind bits.
+    #[inline]
+    fn head_ptr(&self) -> NonNull<Head> {
+        // SAFETY: the header's address is not 0, and the kind bits are below its alignment.
+        self.0
+            .map_addr(|a| unsafe { NonZeroUsize::new_unchecked(a.get() & !KIND_BITS) })
+            .cast()
+    }
+
+    #[inline]
+    fn head(&self) -> &Head {
         // SAFETY: the header lives until the last Payload referring to it is dropped.
-        unsafe { self.0.as_ref() }
+        unsafe { self.head_ptr().as_ref() }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.head().len
+    }
+
+    /// Where the bytes are.
+    #[inline]
+    fn ptr(&self) -> *mut u8 {
+        let h = self.head_ptr();
+        // SAFETY: our own bytes follow their kind's header in the same allocation; an external
+        // header says where its bytes are.
+        unsafe {
+            match self.kind() {
+                Kind::Block => h.as_ptr().cast::<u8>().add(BLOCK_HEAD),
+                Kind::Piece => h.as_ptr().cast::<u8>().add(PIECE_HEAD),
+                Kind::External => (*h.cast::<ExternalHead>().as_ptr()).ptr,
+            }
+        }
     }
 
     #[inline]
     fn refs(&self) -> usize {
-        self.header().refs.load(Ordering::Acquire)
+        self.head().refs.load(Ordering::Acquire)
     }
 }
 
 impl Clone for Payload {
     #[inline]
     fn clone(&self) -> Payload {
-        self.header().refs.fetch_add(1, Ordering::Relaxed);
+        self.head().refs.fetch_add(1, Ordering::Relaxed);
         Payload(self.0)
     }
 }
@@ -174,7 +250,7 @@ impl Drop for Payload {
     #[inline]
     fn drop(&mut self) {
         // The last reference needs no atomic write: nobody else can take a new one.
-        let refs = &self.header().refs;
+        let refs = &self.head().refs;
         if refs.load(Ordering::Acquire) != 1 {
             if refs.fetch_sub(1, Ordering::Release) != 1 {
                 return;
@@ -193,23 +269,18 @@ impl Payload {
     /// The caller held the last reference.
     #[inline]
     unsafe fn release(&mut self) {
-        let h = self.0.as_ptr();
-        // SAFETY: we held the last reference, so nobody else can reach the header or bytes.
+        // SAFETY: we held the last reference, so nobody else can reach the header or bytes;
+        // each kind goes back to where `try_alloc` or `external` got it.
         unsafe {
-            match (*h).release {
-                Release::Inline => {
-                    let size = HEADER + (*h).len;
-                    std::ptr::drop_in_place(h);
-                    pool::free(self.0.cast(), size);
-                }
-                Release::Free(ffn, hint) => {
-                    ffn((*h).ptr.cast(), hint);
-                    drop(Box::from_raw(h));
-                }
-                Release::Const => drop(Box::from_raw(h)),
-                Release::Slab(slab) => {
-                    std::ptr::drop_in_place(h);
-                    slab::release(slab);
+            let h = self.head_ptr();
+            match self.kind() {
+                Kind::Block => pool::free(h.cast(), BLOCK_HEAD + self.len()),
+                Kind::Piece => slab::release((*h.cast::<PieceHead>().as_ptr()).slab),
+                Kind::External => {
+                    let e = Box::from_raw(h.cast::<ExternalHead>().as_ptr());
+                    if let Some(free) = e.free {
+                        free(e.ptr.cast(), e.hint);
+                    }
                 }
             }
         }
@@ -266,11 +337,18 @@ impl Msg {
     /// An empty message.
     #[inline]
     pub const fn new() -> Msg {
+        Msg::of(Data::Inline {
+            len: 0,
+            buf: [0; INLINE_CAP],
+        })
+    }
+
+    /// A message of `data` with no flags, routing id or metadata. (Built field by field: the
+    /// `..Msg::new()` form makes a whole empty message and drops its data.)
+    #[inline]
+    const fn of(data: Data) -> Msg {
         Msg {
-            data: Data::Inline {
-                len: 0,
-                buf: [0; INLINE_CAP],
-            },
+            data,
             flags: 0,
             routing_id: 0,
             meta: None,
@@ -281,13 +359,10 @@ impl Msg {
     #[inline]
     pub fn with_size(size: usize) -> Msg {
         if size <= INLINE_CAP {
-            Msg {
-                data: Data::Inline {
-                    len: size as u8,
-                    buf: [0; INLINE_CAP],
-                },
-                ..Msg::new()
-            }
+            Msg::of(Data::Inline {
+                len: size as u8,
+                buf: [0; INLINE_CAP],
+            })
         } else {
             Msg::shared(Payload::zeroed(size))
         }
@@ -321,23 +396,18 @@ impl Msg {
         if bytes.len() <= INLINE_CAP {
             let mut buf = [0; INLINE_CAP];
             buf[..bytes.len()].copy_from_slice(bytes);
-            Msg {
-                data: Data::Inline {
-                    len: bytes.len() as u8,
-                    buf,
-                },
-                ..Msg::new()
-            }
+            Msg::of(Data::Inline {
+                len: bytes.len() as u8,
+                buf,
+            })
         } else {
             Msg::shared(Payload::copy_of(bytes))
         }
     }
 
+    #[inline]
     fn shared(p: Payload) -> Msg {
-        Msg {
-            data: Data::Shared(p),
-            ..Msg::new()
-        }
+        Msg::of(Data::Shared(p))
     }
 
     /// A message over a user buffer (`zmq_msg_init_data`); `ffn`, if any, frees it once.
@@ -350,18 +420,14 @@ impl Msg {
         ffn: Option<FreeFn>,
         hint: *mut libc::c_void,
     ) -> Msg {
-        let release = match ffn {
-            Some(f) => Release::Free(f, hint),
-            None => Release::Const,
-        };
-        Msg::shared(Payload::external(ptr, len, release))
+        Msg::shared(Payload::external(ptr, len, ffn, hint))
     }
 
     #[inline]
     pub fn len(&self) -> usize {
         match &self.data {
             Data::Inline { len, .. } => *len as usize,
-            Data::Shared(p) => p.header().len,
+            Data::Shared(p) => p.len(),
         }
     }
 
@@ -375,9 +441,7 @@ impl Msg {
         match &self.data {
             Data::Inline { len, buf } => &buf[..*len as usize],
             // SAFETY: the payload owns (or borrows for its lifetime) ptr..ptr+len.
-            Data::Shared(p) => unsafe {
-                std::slice::from_raw_parts(p.header().ptr, p.header().len)
-            },
+            Data::Shared(p) => unsafe { std::slice::from_raw_parts(p.ptr(), p.len()) },
         }
     }
 
@@ -389,9 +453,7 @@ impl Msg {
             Data::Inline { len, buf } => &mut buf[..*len as usize],
             // SAFETY: as in `data`; the C API hands out the same mutable pointer, and we only
             // create this slice for the duration of a call made by the message's owner.
-            Data::Shared(p) => unsafe {
-                std::slice::from_raw_parts_mut(p.header().ptr, p.header().len)
-            },
+            Data::Shared(p) => unsafe { std::slice::from_raw_parts_mut(p.ptr(), p.len()) },
         }
     }
 
@@ -400,7 +462,7 @@ impl Msg {
     pub fn data_ptr(&mut self) -> *mut u8 {
         match &mut self.data {
             Data::Inline { buf, .. } => buf.as_mut_ptr(),
-            Data::Shared(p) => p.header().ptr,
+            Data::Shared(p) => p.ptr(),
         }
     }
 
@@ -408,9 +470,7 @@ impl Msg {
     pub fn is_shared(&self) -> bool {
         match &self.data {
             Data::Inline { .. } => false,
-            Data::Shared(p) => {
-                p.refs() > 1 || !matches!(p.header().release, Release::Inline | Release::Slab(_))
-            }
+            Data::Shared(p) => p.refs() > 1 || p.kind() == Kind::External,
         }
     }
 
@@ -507,6 +567,54 @@ mod tests {
         let c = m.share();
         assert!(c.is_shared() && m.is_shared());
         assert_eq!(c.data(), &big[..]);
+    }
+
+    fn piece_slab(m: &Msg) -> usize {
+        match &m.data {
+            Data::Shared(p) if p.kind() == Kind::Piece => {
+                // SAFETY: a piece payload starts with its PieceHead.
+                unsafe { (*p.head_ptr().cast::<PieceHead>().as_ptr()).slab.as_ptr() as usize }
+            }
+            _ => panic!("not a slab piece"),
+        }
+    }
+
+    #[test]
+    fn every_kind_of_payload_keeps_its_bytes() {
+        for len in [41, 64, 1024, 1025, 64 * 1024, 1 << 20] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+            let m = Msg::from_slice(&bytes);
+            assert_eq!(m.len(), len);
+            assert_eq!(m.data(), &bytes[..]);
+            assert!(!m.is_shared());
+            let c = m.share();
+            drop(m);
+            assert_eq!(c.data(), &bytes[..]);
+        }
+        let mut buf = *b"user bytes";
+        // SAFETY: `buf` outlives the message, which has no free function.
+        let m = unsafe { Msg::from_user(buf.as_mut_ptr(), buf.len(), None, std::ptr::null_mut()) };
+        assert_eq!(m.data(), b"user bytes");
+        assert!(m.is_shared());
+    }
+
+    #[test]
+    fn small_payloads_are_packed_in_slabs() {
+        // A fresh thread starts a fresh slab: 31 pieces of a 1 KiB payload fill one exactly
+        // (what makes a queue of them smaller than libzmq's), and 64-byte payloads sit 88
+        // bytes apart (header and bytes, no padding).
+        std::thread::spawn(|| {
+            let kib: Vec<Msg> = (0..62).map(|_| Msg::with_size(1024)).collect();
+            let slabs: std::collections::HashSet<usize> = kib.iter().map(piece_slab).collect();
+            assert_eq!(slabs.len(), 2);
+            drop(kib);
+            let mut a = Msg::with_size(64);
+            let mut b = Msg::with_size(64);
+            assert_eq!(piece_slab(&a), piece_slab(&b));
+            assert_eq!(b.data_ptr() as usize - a.data_ptr() as usize, 88);
+        })
+        .join()
+        .unwrap();
     }
 
     static FREED: AtomicUsize = AtomicUsize::new(0);

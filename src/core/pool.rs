@@ -7,7 +7,7 @@
 //! of an inproc 64 KiB stream. Freed buffers of 1 KiB to 8 MiB therefore go to a lock-free
 //! bounded queue per size class, where the next allocation of that class finds them.
 //!
-//! Sizes are rounded up to a class: four classes per power of two, each 64 bytes over its
+//! Sizes are rounded up to a class: four classes per power of two, each [`ROOM`] bytes over its
 //! quarter-octave size, so that a power-of-two payload and the message header in front of it
 //! fill a block of their own class exactly, not one a quarter larger; at most a quarter of a
 //! block is slack (for large blocks virtual memory only: pages never written are never faulted
@@ -26,7 +26,7 @@ const MIN: usize = 1024;
 /// log2 of the largest block size pooled (plus `ROOM`).
 const MAX_SHIFT: u32 = 23;
 /// What each class has above its quarter-octave size: room for a message header.
-const ROOM: usize = 64;
+pub const ROOM: usize = 16;
 /// Classes start one octave below MIN (the ones wholly below it are never used).
 const FIRST_OCTAVE: u32 = 9;
 const CLASSES: usize = ((MAX_SHIFT - FIRST_OCTAVE) * 4) as usize;
@@ -169,11 +169,11 @@ mod tests {
         }
         assert_eq!(class_of(MIN), None);
         assert_eq!(class_of((1 << MAX_SHIFT) + ROOM + 1), None);
-        // A power-of-two payload behind a header of up to 64 bytes: no quarter wasted.
-        assert_eq!(class_size(class_of(1024 + 48).unwrap()), 1024 + ROOM);
-        assert_eq!(class_size(class_of(65536 + 48).unwrap()), 65536 + ROOM);
+        // A power-of-two payload behind a header of up to ROOM bytes: no quarter wasted.
+        assert_eq!(class_size(class_of(1024 + ROOM).unwrap()), 1024 + ROOM);
+        assert_eq!(class_size(class_of(65536 + 8).unwrap()), 65536 + ROOM);
         assert_eq!(
-            class_size(class_of((1 << 20) + 48).unwrap()),
+            class_size(class_of((1 << 20) + ROOM).unwrap()),
             (1 << 20) + ROOM
         );
         assert_eq!(

@@ -1,9 +1,9 @@
 //! Small message payloads carved from per-thread slabs.
 //!
-//! A payload of 41 bytes to 1 KiB (its header included: 1 KiB + 64) would otherwise be one malloc in the thread that makes the
+//! A payload of 41 bytes to 1 KiB would otherwise be one malloc in the thread that makes the
 //! message and one free in the thread that drops it: for a 64-byte tcp stream that was a sixth
 //! of both processes' time, glibc's arena lock and chunk consolidation included. Instead each
-//! thread carves its payloads front to back out of a 16 KiB slab (from [`super::pool`]), with no
+//! thread carves its payloads front to back out of a 32 KiB slab (from [`super::pool`]), with no
 //! atomic operation, and each payload holds a reference to its slab; the slab goes back to the
 //! pool when its owner has moved on to a new one and every payload carved from it is gone.
 //!
@@ -18,14 +18,15 @@ use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
 
-/// Bytes of a slab, its header included.
-const SLAB: usize = 16 * 1024;
+/// Bytes of a slab, its header included: exactly a pool class.
+const SLAB: usize = 32 * 1024 + pool::ROOM;
 /// The largest piece carved from a slab (a 1 KiB payload and its header); larger payloads
 /// come from the pool.
-const MAX_PIECE: usize = 1024 + 64;
-/// Pieces are multiples of this size (from the slab's start), so that a piece the owner is
-/// filling shares as few cache lines as possible with one another thread is dropping.
-const PIECE_ALIGN: usize = 64;
+pub const MAX_PIECE: usize = 1024 + 32;
+/// Pieces are multiples of this size, packed: a queue full of small messages holds one piece
+/// each, and 31 pieces of a 1 KiB payload fit in a slab (libzmq's malloc'd content is 1,072
+/// bytes for one).
+const PIECE_ALIGN: usize = 8;
 const BIAS: usize = usize::MAX / 2;
 
 /// The start of a slab (the pool's blocks are 8-aligned, so no more is asked).
