@@ -26,7 +26,7 @@ const MIN: usize = 1024;
 /// log2 of the largest block size pooled (plus `ROOM`).
 const MAX_SHIFT: u32 = 23;
 /// What each class has above its quarter-octave size: room for a message header.
-pub const ROOM: usize = 16;
+pub const ROOM: usize = 64;
 /// Classes start one octave below MIN (the ones wholly below it are never used).
 const FIRST_OCTAVE: u32 = 9;
 const CLASSES: usize = ((MAX_SHIFT - FIRST_OCTAVE) * 4) as usize;
