@@ -12,14 +12,19 @@ const ZMQ_MORE: c_int = 1;
 const ZMQ_SRCFD: c_int = 2;
 const ZMQ_SHARED: c_int = 3;
 
-/// Writes a fresh message into uninitialised `zmq_msg_t` storage.
-unsafe fn init(msg: *mut zmq_msg_t, m: Msg) -> crate::core::error::Result<c_int> {
+/// Writes the message `make` returns into uninitialised `zmq_msg_t` storage. The pointer is
+/// checked first, so that nothing is made for a NULL one and the message is built in place.
+#[inline(always)]
+unsafe fn init(
+    msg: *mut zmq_msg_t,
+    make: impl FnOnce() -> crate::core::error::Result<Msg>,
+) -> crate::core::error::Result<c_int> {
     if msg.is_null() {
         return Err(Error::EFAULT);
     }
     // SAFETY: zmq_msg_t is 64 bytes aligned to 8, which holds a Msg (asserted in msg.rs);
     // the storage is uninitialised, so nothing is dropped.
-    std::ptr::write(msg as *mut Msg, m);
+    std::ptr::write(msg as *mut Msg, make()?);
     Ok(0)
 }
 
@@ -27,7 +32,7 @@ unsafe fn init(msg: *mut zmq_msg_t, m: Msg) -> crate::core::error::Result<c_int>
 /// `msg` must point to writable `zmq_msg_t` storage.
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_init(msg: *mut zmq_msg_t) -> c_int {
-    guard_int(|| init(msg, Msg::new()))
+    guard_int(|| init(msg, || Ok(Msg::new())))
 }
 
 /// # Safety
@@ -40,8 +45,9 @@ pub unsafe extern "C" fn zmq_msg_init_size(msg: *mut zmq_msg_t, size: size_t) ->
         }
         // SAFETY: as libzmq documents, the content is undefined until the caller writes it
         // through zmq_msg_data; that is the caller's contract.
-        let m = unsafe { Msg::with_size_uninit(size) }.ok_or(Error::ENOMEM)?;
-        init(msg, m)
+        init(msg, || {
+            unsafe { Msg::with_size_uninit(size) }.ok_or(Error::ENOMEM)
+        })
     })
 }
 
@@ -59,7 +65,7 @@ pub unsafe extern "C" fn zmq_msg_init_data(
         if data.is_null() && size != 0 {
             return Err(Error::EINVAL);
         }
-        init(msg, Msg::from_user(data as *mut u8, size, ffn, hint))
+        init(msg, || Ok(Msg::from_user(data as *mut u8, size, ffn, hint)))
     })
 }
 
