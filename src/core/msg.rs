@@ -89,8 +89,9 @@ struct ExternalHead {
 /// Where a pool block's bytes start: 48 bytes in, not right after the 16-byte header. With the
 /// bytes right after it, a fresh 1 MiB block (mmap'd by glibc: the block 16 bytes into a page)
 /// has its bytes 32 bytes into the page, and tcp REQ/REP of 1 MiB then took 3-4x as long on the
-/// build machine's kernel (p50 650-830 against 170-230 µs); 48, 64, 80 and 112 bytes in did not.
-/// We have not found why; 48 is where the bytes were when the header had 48 bytes.
+/// build machine's kernel (p50 650-830 against 170-230 µs); 32 to 112 bytes into the block (48 to
+/// 128 into the page) did not. We have not found why; 48 is where the bytes were when the header
+/// had 48 bytes.
 const BLOCK_HEAD: usize = 48;
 const PIECE_HEAD: usize = std::mem::size_of::<PieceHead>();
 // A power-of-two payload and its header fill a pool class exactly, and a 1 KiB one a slab piece.
