@@ -16,4 +16,5 @@ pub mod slab;
 pub mod socket;
 pub(crate) mod spin;
 pub mod spsc;
+pub(crate) mod threads;
 pub mod timers;

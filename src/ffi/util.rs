@@ -362,7 +362,7 @@ pub unsafe extern "C" fn zmq_threadstart(func: Option<ThreadFn>, arg: *mut c_voi
         let thread = std::thread::Builder::new()
             .name("ZMQapp".into())
             .spawn(move || {
-                crate::io::block_signals();
+                crate::core::threads::block_signals();
                 // SAFETY: the caller promises `func` may be called with `arg`.
                 unsafe { func(arg.get()) }
             })?;

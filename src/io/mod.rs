@@ -63,19 +63,6 @@ impl PipeListener for IoPipeListener {
     }
 }
 
-/// Blocks every signal in the calling thread, as libzmq does in the threads it starts (its
-/// I/O threads and `zmq_threadstart`'s): the application's signal handlers then run in its own
-/// threads, never in ours.
-pub(crate) fn block_signals() {
-    // SAFETY: plain calls on initialised local sets; pthread_sigmask only changes this
-    // thread's mask.
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
-    }
-}
-
 /// How I/O threads are started (ZMQ_THREAD_* context options; -1 / empty = leave alone).
 #[derive(Clone, Debug, Default)]
 pub struct ThreadSetup {
@@ -97,7 +84,7 @@ impl ThreadSetup {
     /// Applies affinity and scheduling to the calling thread; failures are ignored, as libzmq
     /// does when the process lacks the privilege.
     fn apply(&self) {
-        block_signals();
+        crate::core::threads::block_signals();
         // SAFETY: plain syscalls on the calling thread with initialised arguments.
         unsafe {
             if !self.cpus.is_empty() {
