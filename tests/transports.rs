@@ -13,8 +13,12 @@ const ZMQ_DEALER: c_int = 5;
 const ZMQ_ROUTER: c_int = 6;
 const ZMQ_PULL: c_int = 7;
 const ZMQ_PUSH: c_int = 8;
+const ZMQ_SNDMORE: c_int = 2;
+const ZMQ_RCVMORE: c_int = 13;
 const ZMQ_LINGER: c_int = 17;
 const ZMQ_RECONNECT_IVL: c_int = 18;
+const ZMQ_SNDHWM: c_int = 23;
+const ZMQ_RCVHWM: c_int = 24;
 const ZMQ_RCVTIMEO: c_int = 27;
 const ZMQ_SNDTIMEO: c_int = 28;
 const ZMQ_LAST_ENDPOINT: c_int = 32;
@@ -26,6 +30,15 @@ struct Ctx(*mut c_void);
 impl Drop for Ctx {
     fn drop(&mut self) {
         unsafe { zmq_ctx_term(self.0) };
+    }
+}
+
+/// Closes a socket when dropped, so that a failed assertion does not leave the context's
+/// termination waiting for it.
+struct Sock(*mut c_void);
+impl Drop for Sock {
+    fn drop(&mut self) {
+        unsafe { zmq_close(self.0) };
     }
 }
 
@@ -504,8 +517,6 @@ fn a_slow_receiver_gets_every_message_after_the_sender_has_finished() {
     // beyond the HWM take more reads than one event's budget.
     const N: usize = 4 * HWM as usize;
     const SIZE: usize = 9000;
-    const ZMQ_SNDHWM: c_int = 23;
-    const ZMQ_RCVHWM: c_int = 24;
     unsafe {
         let rctx = Ctx(zmq_ctx_new());
         let pull = socket(&rctx, ZMQ_PULL);
@@ -540,5 +551,94 @@ fn a_slow_receiver_gets_every_message_after_the_sender_has_finished() {
         }
         sender.join().unwrap();
         zmq_close(pull);
+    }
+}
+
+/// A receiving session stops reading once the socket has a few MiB of large messages it has not
+/// taken, but not for long: a socket that does not read gets its whole receive HWM, as with
+/// libzmq, so a sender can queue HWM messages and more before it blocks.
+#[test]
+fn a_receiver_that_does_not_read_still_takes_its_whole_hwm_of_large_messages() {
+    // 900 x 64 KiB: 56 MiB, far beyond the read-ahead budget, the sender's HWM of 10 and what
+    // the kernel buffers; within the receiver's default HWM of 1,000.
+    const N: usize = 900;
+    const SIZE: usize = 64 << 10;
+    unsafe {
+        let ctx = Ctx(zmq_ctx_new());
+        let (pull_guard, push_guard) = (Sock(socket(&ctx, ZMQ_PULL)), Sock(socket(&ctx, ZMQ_PUSH)));
+        let (pull, push) = (pull_guard.0, push_guard.0);
+        set_int(push, ZMQ_SNDHWM, 10);
+        let ep = bind(pull, "tcp://127.0.0.1:*");
+        connect(push, &ep);
+        let mut body = vec![0u8; SIZE];
+        for i in 0..N {
+            body[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            // Blocks (up to SNDTIMEO, 10 s) only if the receiver stops taking messages.
+            let n = zmq_send(push, body.as_ptr().cast(), SIZE, 0);
+            assert_eq!(n, SIZE as c_int, "message {i} not taken: errno {}", errno());
+        }
+        for i in 0..N {
+            let n = zmq_recv(pull, body.as_mut_ptr().cast(), SIZE, 0);
+            assert_eq!(n, SIZE as c_int, "message {i}: errno {}", errno());
+            assert_eq!(body[..8], (i as u64).to_le_bytes());
+        }
+    }
+}
+
+/// Large messages, single and multipart, to a reader that keeps falling behind: the session
+/// pauses for its read-ahead budget and resumes as the reader drains, losing and reordering
+/// nothing.
+#[test]
+fn large_messages_arrive_whole_and_in_order_through_read_ahead_pauses() {
+    const N: usize = 1500;
+    const SIZE: usize = 48 << 10;
+    let frames = |i: usize| if i % 3 == 0 { 3 } else { 1 };
+    unsafe {
+        let rctx = Ctx(zmq_ctx_new());
+        let pull_guard = Sock(socket(&rctx, ZMQ_PULL));
+        let pull = pull_guard.0;
+        let ep = bind(pull, "tcp://127.0.0.1:*");
+        let sender = std::thread::spawn(move || {
+            let sctx = Ctx(zmq_ctx_new());
+            let push_guard = Sock(socket(&sctx, ZMQ_PUSH));
+            let push = push_guard.0;
+            set_int(push, ZMQ_LINGER, -1);
+            connect(push, &ep);
+            let mut body = vec![0u8; SIZE];
+            for i in 0..N {
+                for f in 0..frames(i) {
+                    body[..8].copy_from_slice(&(i as u64).to_le_bytes());
+                    body[SIZE - 1] = f as u8;
+                    let more = if f + 1 < frames(i) { ZMQ_SNDMORE } else { 0 };
+                    let n = zmq_send(push, body.as_ptr().cast(), SIZE, more);
+                    assert_eq!(n, SIZE as c_int, "message {i}: errno {}", errno());
+                }
+            }
+            drop(push_guard);
+            drop(sctx);
+        });
+        let mut buf = vec![0u8; SIZE];
+        for i in 0..N {
+            if i % 200 == 0 {
+                // Fall behind: the session fills its budget meanwhile.
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+            for f in 0..frames(i) {
+                let n = zmq_recv(pull, buf.as_mut_ptr().cast(), SIZE, 0);
+                assert_eq!(n, SIZE as c_int, "message {i}: errno {}", errno());
+                assert_eq!(buf[..8], (i as u64).to_le_bytes());
+                assert_eq!(buf[SIZE - 1], f as u8);
+                let mut more: c_int = 0;
+                let mut len = 4;
+                zmq_getsockopt(
+                    pull,
+                    ZMQ_RCVMORE,
+                    (&mut more as *mut c_int).cast(),
+                    &mut len,
+                );
+                assert_eq!(more != 0, f + 1 < frames(i), "message {i} frame {f}");
+            }
+        }
+        sender.join().unwrap();
     }
 }

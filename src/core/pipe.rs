@@ -43,8 +43,9 @@ struct Half {
     read: CachePadded<AtomicU64>,
     reader_asleep: AtomicBool,
     writer_blocked: AtomicBool,
-    /// A writer blocked at its HWM is woken only once the queue is down to this many messages,
-    /// so that it can write a batch rather than one message per wake-up.
+    /// A blocked writer is woken only once the queue is down to this many messages, so that
+    /// it can write a batch rather than one message per wake-up. Stored by the writer each
+    /// time it blocks (at its HWM, or at a limit of its own: `wait_until_queued`).
     lwm: AtomicU64,
     /// The writer will write no more; the reader sees "closed" once it has drained the queue.
     closed: AtomicBool,
@@ -137,8 +138,6 @@ pub fn pipe_pair(hwm_ab: u64, hwm_ba: u64) -> (PipeEnd, PipeEnd) {
         closed: false,
         conflate: false,
     };
-    shared.halves[0].lwm.store(lwm(hwm_ab), Ordering::Relaxed);
-    shared.halves[1].lwm.store(lwm(hwm_ba), Ordering::Relaxed);
     (end(0, hwm_ab), end(1, hwm_ba))
 }
 
@@ -167,7 +166,6 @@ impl PipeEnd {
 
     pub fn set_hwm(&mut self, hwm: u64) {
         self.hwm = hwm;
-        self.out().lwm.store(lwm(hwm), Ordering::Relaxed);
     }
 
     /// True when the next frame written starts a message and the HWM lets it in. A false
@@ -191,6 +189,8 @@ impl PipeEnd {
         if self.written - self.seen_read.get() < self.hwm {
             return true;
         }
+        // The reader loads `lwm` after seeing `writer_blocked` (see `wait_until_queued`).
+        out.lwm.store(lwm(self.hwm), Ordering::Relaxed);
         out.writer_blocked.store(true, Ordering::SeqCst);
         self.seen_read.set(out.read.load(Ordering::SeqCst));
         if self.written - self.seen_read.get() < self.hwm {
@@ -198,6 +198,31 @@ impl PipeEnd {
             return true;
         }
         false
+    }
+
+    /// Whole messages written by this end so far.
+    pub fn written_count(&self) -> u64 {
+        self.written
+    }
+
+    /// Whole messages the peer has read of those this end wrote.
+    pub fn read_by_peer(&self) -> u64 {
+        self.out().read.load(Ordering::Acquire)
+    }
+
+    /// Arms a `Writable` wake-up for when the reader has brought what this end wrote down to
+    /// `queued` messages, for a writer that stops before its HWM (an I/O session limiting how
+    /// far it reads ahead). False when the queue is already that short (nothing armed).
+    pub fn wait_until_queued(&self, queued: u64) -> bool {
+        let out = self.out();
+        out.lwm.store(queued, Ordering::Relaxed);
+        out.writer_blocked.store(true, Ordering::SeqCst);
+        self.seen_read.set(out.read.load(Ordering::SeqCst));
+        if self.written - self.seen_read.get() <= queued {
+            out.writer_blocked.store(false, Ordering::Relaxed);
+            return false;
+        }
+        true
     }
 
     /// True when the peer end is closed (writes would go nowhere).
@@ -431,6 +456,53 @@ mod tests {
         b.read().unwrap();
         assert_eq!(*ev.0.lock(), vec![(1, PipeEvent::Writable)]);
         assert!(a.check_write());
+    }
+
+    #[test]
+    fn a_writer_below_its_hwm_can_wait_for_the_queue_to_shrink() {
+        let (mut a, mut b) = pipe_pair(1000, 0);
+        let ev = Arc::new(Events::default());
+        a.set_listener(ev.clone(), 1);
+        for i in 0..10u8 {
+            a.write(frame(&[i], false));
+        }
+        assert!(
+            !a.wait_until_queued(10),
+            "already that short: nothing armed"
+        );
+        assert!(a.wait_until_queued(3));
+        assert_eq!(a.written_count(), 10);
+        for _ in 0..6 {
+            b.read().unwrap();
+        }
+        assert_eq!(a.read_by_peer(), 6);
+        assert!(ev.0.lock().is_empty(), "4 queued");
+        b.read().unwrap();
+        assert_eq!(*ev.0.lock(), vec![(1, PipeEvent::Writable)]);
+        // Blocking at the HWM afterwards wakes at the HWM's own low-water mark again.
+        let (mut a, mut b) = pipe_pair(4, 0);
+        a.set_listener(ev.clone(), 2);
+        for i in 0..4u8 {
+            a.write(frame(&[i], false));
+        }
+        assert!(a.wait_until_queued(0));
+        b.read().unwrap();
+        b.read().unwrap();
+        b.read().unwrap();
+        b.read().unwrap();
+        assert!(a.check_write());
+        for i in 0..4u8 {
+            a.write(frame(&[i], false));
+        }
+        assert!(!a.check_write());
+        b.read().unwrap();
+        b.read().unwrap();
+        let woken: Vec<_> = ev.0.lock().iter().filter(|e| e.0 == 2).copied().collect();
+        assert_eq!(
+            woken,
+            vec![(2, PipeEvent::Writable); 2],
+            "woken at 0, then at 2"
+        );
     }
 
     #[test]

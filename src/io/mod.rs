@@ -3,6 +3,7 @@
 //! and the kernel, and back. Sockets reach it through a mailbox woken on empty-to-non-empty.
 
 mod reactor;
+mod readahead;
 mod session;
 mod wire;
 

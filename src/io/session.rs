@@ -4,6 +4,7 @@
 //! lingering as the socket's options say.
 
 use super::reactor::Io;
+use super::readahead::{self, ReadAhead};
 use super::wire::{Raw, Wire};
 use super::SessionConfig;
 use crate::core::msg::{Metadata, Msg, ROUTING_ID};
@@ -61,8 +62,13 @@ pub(crate) struct Session {
     lingering: bool,
     linger_deadline: Option<Instant>,
     drain: Option<Drain>,
-    /// The pipe is full: stop reading until the socket makes room.
+    /// The pipe is full, or holds the read-ahead budget: stop reading until the socket makes
+    /// room.
     read_paused: bool,
+    /// Bytes read into the pipe that the socket has not taken yet (see `readahead`).
+    ahead: ReadAhead,
+    /// Paused for the read-ahead budget: until when at most.
+    ahead_deadline: Option<Instant>,
     /// Frames of an incoming multipart message, committed to the pipe when the last arrives.
     parts: Vec<Msg>,
     events: Vec<Event>,
@@ -92,6 +98,8 @@ impl Session {
             linger_deadline: None,
             drain: None,
             read_paused: false,
+            ahead: ReadAhead::default(),
+            ahead_deadline: None,
             parts: Vec::new(),
             events: Vec::new(),
             meta: None,
@@ -115,6 +123,8 @@ impl Session {
             linger_deadline: None,
             drain: None,
             read_paused: false,
+            ahead: ReadAhead::default(),
+            ahead_deadline: None,
             parts: Vec::new(),
             events: Vec::new(),
             meta: None,
@@ -320,13 +330,31 @@ impl Session {
                 return self.fail(io);
             }
             if let Some(p) = &self.pipe {
+                self.ahead.note(p.written_count(), n);
                 if !p.check_write() && !p.peer_gone() {
                     self.read_paused = true;
+                } else if self.ahead.needs_check() {
+                    self.pause_for_read_ahead(io);
                 }
             }
             if drained {
                 return;
             }
+        }
+    }
+
+    /// The pipe may hold more than the read-ahead budget: if so, stop reading until
+    /// the socket is down to half of it, or PAUSE_MAX has passed (see `readahead`).
+    #[cold]
+    fn pause_for_read_ahead(&mut self, io: &mut Io) {
+        let Some(p) = &self.pipe else { return };
+        if self.ahead.over_budget(p.read_by_peer())
+            && p.wait_until_queued(self.ahead.resume_at(p.written_count()))
+        {
+            self.read_paused = true;
+            let at = Instant::now() + readahead::PAUSE_MAX;
+            self.ahead_deadline = Some(at);
+            io.timer(at);
         }
     }
 
@@ -385,6 +413,7 @@ impl Session {
                 ours.set_hwm(0);
             }
             self.pipe = Some(ours);
+            self.ahead.clear();
             self.announce_routing_id(&info);
             self.config
                 .socket
@@ -476,6 +505,7 @@ impl Session {
             PipeEvent::Writable => {
                 if self.read_paused {
                     self.read_paused = false;
+                    self.ahead_deadline = None;
                     self.read(io);
                     self.flush(io);
                 }
@@ -498,6 +528,7 @@ impl Session {
         }
         self.lingering = true;
         self.read_paused = false;
+        self.ahead_deadline = None;
         let linger = self.config.socket.linger.load(Ordering::Relaxed);
         if linger == 0 || self.pipe.is_none() {
             self.done = true;
@@ -572,6 +603,16 @@ impl Session {
         if self.drain.is_some() {
             return self.check_drain(io, now);
         }
+        if self.ahead_deadline.is_some_and(|d| d <= now) {
+            // The socket has not read for PAUSE_MAX: read to the HWM as libzmq would.
+            self.ahead_deadline = None;
+            self.ahead.give_up();
+            if self.read_paused {
+                self.read_paused = false;
+                self.read(io);
+                self.flush(io);
+            }
+        }
         if self.reconnect_at.is_some_and(|d| d <= now) {
             self.reconnect_at = None;
             if self.conn.is_none() {
@@ -614,6 +655,7 @@ impl Session {
     fn disconnected(&mut self, io: &mut Io) {
         self.parts.clear();
         self.read_paused = false;
+        self.ahead_deadline = None;
         self.meta = None;
         if let Some(p) = &mut self.pipe {
             // The rest of a message half-sent on the old connection cannot be resumed.
