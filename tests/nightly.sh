@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The checks that need a nightly Rust toolchain, run by hand (the CI machine has only stable):
+# The checks that need a nightly Rust toolchain (tests/all.sh runs them when one is installed,
+# and reports them skipped when not):
 #
 #   miri  the unsafe core (spsc, pipe, slab, pool, msg) under Miri; the million-message and
 #         many-thread tests are skipped (hours under Miri)
