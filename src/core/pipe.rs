@@ -407,6 +407,13 @@ mod tests {
         }
     }
 
+    /// Writes `n` one-frame messages, ignoring the HWM.
+    fn write_n(p: &mut PipeEnd, n: u8) {
+        for i in 0..n {
+            p.write(frame(&[i], false));
+        }
+    }
+
     fn frame(s: &[u8], more: bool) -> Msg {
         let mut m = Msg::from_slice(s);
         m.set_more(more);
@@ -463,9 +470,7 @@ mod tests {
         let (mut a, mut b) = pipe_pair(1000, 0);
         let ev = Arc::new(Events::default());
         a.set_listener(ev.clone(), 1);
-        for i in 0..10u8 {
-            a.write(frame(&[i], false));
-        }
+        write_n(&mut a, 10);
         assert!(
             !a.wait_until_queued(10),
             "already that short: nothing armed"
@@ -482,18 +487,14 @@ mod tests {
         // Blocking at the HWM afterwards wakes at the HWM's own low-water mark again.
         let (mut a, mut b) = pipe_pair(4, 0);
         a.set_listener(ev.clone(), 2);
-        for i in 0..4u8 {
-            a.write(frame(&[i], false));
-        }
+        write_n(&mut a, 4);
         assert!(a.wait_until_queued(0));
         b.read().unwrap();
         b.read().unwrap();
         b.read().unwrap();
         b.read().unwrap();
         assert!(a.check_write());
-        for i in 0..4u8 {
-            a.write(frame(&[i], false));
-        }
+        write_n(&mut a, 4);
         assert!(!a.check_write());
         b.read().unwrap();
         b.read().unwrap();
