@@ -189,15 +189,25 @@ impl PipeEnd {
         if self.written - self.seen_read.get() < self.hwm {
             return true;
         }
-        // The reader loads `lwm` after seeing `writer_blocked` (see `wait_until_queued`).
-        out.lwm.store(lwm(self.hwm), Ordering::Relaxed);
+        !self.block(lwm(self.hwm), |queued| queued < self.hwm)
+    }
+
+    /// Raises `writer_blocked`, to be woken when the reader has brought the queue down to
+    /// `lwm` messages, then loads the reader's count once more: it may have read meanwhile
+    /// without seeing the flag (see `read_frame_raw`). If `room` says the queue now has room,
+    /// lowers the flag again and returns false (nothing armed).
+    #[inline]
+    fn block(&self, lwm: u64, room: impl Fn(u64) -> bool) -> bool {
+        let out = self.out();
+        // The reader loads `lwm` only after seeing `writer_blocked`.
+        out.lwm.store(lwm, Ordering::Relaxed);
         out.writer_blocked.store(true, Ordering::SeqCst);
         self.seen_read.set(out.read.load(Ordering::SeqCst));
-        if self.written - self.seen_read.get() < self.hwm {
+        if room(self.written - self.seen_read.get()) {
             out.writer_blocked.store(false, Ordering::Relaxed);
-            return true;
+            return false;
         }
-        false
+        true
     }
 
     /// Whole messages written by this end so far.
@@ -214,15 +224,7 @@ impl PipeEnd {
     /// `queued` messages, for a writer that stops before its HWM (an I/O session limiting how
     /// far it reads ahead). False when the queue is already that short (nothing armed).
     pub fn wait_until_queued(&self, queued: u64) -> bool {
-        let out = self.out();
-        out.lwm.store(queued, Ordering::Relaxed);
-        out.writer_blocked.store(true, Ordering::SeqCst);
-        self.seen_read.set(out.read.load(Ordering::SeqCst));
-        if self.written - self.seen_read.get() <= queued {
-            out.writer_blocked.store(false, Ordering::Relaxed);
-            return false;
-        }
-        true
+        self.block(queued, |now| now <= queued)
     }
 
     /// True when the peer end is closed (writes would go nowhere).
