@@ -503,12 +503,8 @@ impl Session {
         match ev {
             PipeEvent::Readable => self.flush(io),
             PipeEvent::Writable => {
-                if self.read_paused {
-                    self.read_paused = false;
-                    self.ahead_deadline = None;
-                    self.read(io);
-                    self.flush(io);
-                }
+                self.ahead_deadline = None;
+                self.resume_reading(io);
             }
             PipeEvent::Hiccup => {}
             PipeEvent::Closed => {
@@ -517,6 +513,15 @@ impl Session {
                     self.flush(io);
                 }
             }
+        }
+    }
+
+    /// Reads again after a pause (the socket made room, or the read-ahead pause ran out).
+    fn resume_reading(&mut self, io: &mut Io) {
+        if self.read_paused {
+            self.read_paused = false;
+            self.read(io);
+            self.flush(io);
         }
     }
 
@@ -607,11 +612,7 @@ impl Session {
             // The socket has not read for PAUSE_MAX: read to the HWM as libzmq would.
             self.ahead_deadline = None;
             self.ahead.give_up();
-            if self.read_paused {
-                self.read_paused = false;
-                self.read(io);
-                self.flush(io);
-            }
+            self.resume_reading(io);
         }
         if self.reconnect_at.is_some_and(|d| d <= now) {
             self.reconnect_at = None;
