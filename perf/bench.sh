@@ -3,7 +3,7 @@
 # side, with the perf tools of perf/ built twice from the same sources. See
 # docs/performance.md.
 #
-#   perf/bench.sh               the default matrix (about 10 minutes on 2 cores)
+#   perf/bench.sh               the default matrix (about 9-10 minutes on 2 cores)
 #   perf/bench.sh --quick       smoke test: every tool once with tiny counts (CI)
 #   perf/bench.sh --full        every pattern x transport x size x pinning, and more profiles
 #   perf/bench.sh --help        all options
@@ -23,7 +23,7 @@ usage: perf/bench.sh [options]
   --quick               smoke test: each tool once per library, tiny counts, no profiles, no
                         charts; exits non-zero if a required tool fails or hangs
   --full                all sizes pinned too, proxy at every size, more profiled cells
-  --runs N              runs per cell and library (default 3; the median is reported)
+  --runs N              runs per cell and library (default 5; the median is reported)
   --transports LIST     comma list of tcp,ipc,inproc (default all three)
   --sizes LIST          message sizes in bytes (default 1,64,1024,65536,1048576)
   --patterns LIST       comma list of thr-pushpull,thr-pubsub,lat-reqrep,proxy-pushpull,
@@ -44,7 +44,7 @@ usage: perf/bench.sh [options]
 EOF
 }
 
-QUICK=0 FULL=0 RUNS=3 TRANSPORTS=tcp,ipc,inproc SIZES=1,64,1024,65536,1048576
+QUICK=0 FULL=0 RUNS=5 TRANSPORTS=tcp,ipc,inproc SIZES=1,64,1024,65536,1048576
 PATTERNS=thr-pushpull,thr-pubsub,lat-reqrep,proxy-pushpull,proxy-xpubxsub
 PINS=free,same,split PIN_SIZES="" SCALE=1 TIMEOUT=20 GRACE=1 PROFILE=1 PROFILE_CELLS="" CHARTS=1
 INSTALL=1 BUILD=1 BUILD_DIR=build-perf OUT=""
@@ -219,8 +219,7 @@ count_for() { # kind transport size -> message or roundtrip count (about 0.5 s w
     fi
     case $kind:$transport in
         thr:inproc)
-            if [ "$size" -le 64 ]; then n=3000000; elif [ "$size" -le 1024 ]; then n=800000
-            elif [ "$size" -le 65536 ]; then n=150000; else n=20000; fi ;;
+            if [ "$size" -le 64 ]; then n=3000000; else n=800000; fi ;;
         thr:*)
             if [ "$size" -le 1 ]; then n=1500000; elif [ "$size" -le 64 ]; then n=1000000
             elif [ "$size" -le 1024 ]; then n=200000; elif [ "$size" -le 65536 ]; then n=10000
@@ -233,8 +232,8 @@ count_for() { # kind transport size -> message or roundtrip count (about 0.5 s w
         lat:*)
             if [ "$size" -le 65536 ]; then n=2000; else n=400; fi ;;
         proxy:*)
-            if [ "$size" -le 1024 ]; then n=200000
-            elif [ "$size" -le 65536 ]; then n=20000; else n=1000; fi ;;
+            if [ "$size" -le 1024 ]; then n=1500000
+            elif [ "$size" -le 65536 ]; then n=150000; else n=10000; fi ;;
     esac
     awk -v n="$n" -v s="$SCALE" 'BEGIN { v = int(n * s); print (v < 1 ? 1 : v) }'
 }
