@@ -106,14 +106,10 @@ pub struct PipeEnd {
     conflate: bool,
 }
 
-/// The low-water mark for a high-water mark (libzmq's rule: half of it, or 1024 below it).
+/// The low-water mark for a high-water mark: half of it, rounded up (libzmq 4.3's
+/// `compute_lwm`; libzmq before 4.3 kept it at most 1024 below a large HWM).
 fn lwm(hwm: u64) -> u64 {
-    const MAX_DELTA: u64 = 1024;
-    if hwm > 2 * MAX_DELTA {
-        hwm - MAX_DELTA
-    } else {
-        hwm.div_ceil(2)
-    }
+    hwm.div_ceil(2)
 }
 
 /// Creates a pipe. `hwm_ab` limits messages from end A to end B, `hwm_ba` the other way;
@@ -465,6 +461,27 @@ mod tests {
         b.read().unwrap();
         assert_eq!(*ev.0.lock(), vec![(1, PipeEvent::Writable)]);
         assert!(a.check_write());
+    }
+
+    #[test]
+    fn a_large_hwm_wakes_the_writer_at_half_of_it() {
+        let (mut a, mut b) = pipe_pair(5001, 0);
+        let ev = Arc::new(Events::default());
+        a.set_listener(ev.clone(), 1);
+        for i in 0..5001u32 {
+            assert!(a.check_write());
+            a.write(frame(&i.to_le_bytes(), false));
+        }
+        assert!(!a.check_write());
+        for _ in 0..2499 {
+            b.read().unwrap();
+        }
+        assert!(
+            ev.0.lock().is_empty(),
+            "2502 queued: above the low-water mark of 2501"
+        );
+        b.read().unwrap();
+        assert_eq!(*ev.0.lock(), vec![(1, PipeEvent::Writable)]);
     }
 
     #[test]
