@@ -85,39 +85,30 @@ impl Session {
         config: SessionConfig,
         owner: u64,
     ) -> Box<Session> {
-        let ivl = config.options.reconnect_ivl;
-        Box::new(Session {
-            config,
-            owner,
-            connect: Some(endpoint),
-            pipe,
-            conn: None,
-            reconnect_ivl: ivl,
-            reconnect_at: None,
-            lingering: false,
-            linger_deadline: None,
-            drain: None,
-            read_paused: false,
-            ahead: ReadAhead::default(),
-            ahead_deadline: None,
-            parts: Vec::new(),
-            events: Vec::new(),
-            meta: None,
-            reconnected: false,
-            done: false,
-        })
+        Session::new(config, owner, Some(endpoint), pipe, None)
     }
 
     pub fn accepted(stream: Stream, config: SessionConfig, owner: u64) -> Box<Session> {
         stream.configure(&config.options);
         let codec = new_wire(&config);
+        let conn = Conn::new(stream, codec, false);
+        Session::new(config, owner, None, None, Some(conn))
+    }
+
+    fn new(
+        config: SessionConfig,
+        owner: u64,
+        connect: Option<Endpoint>,
+        pipe: Option<PipeEnd>,
+        conn: Option<Conn>,
+    ) -> Box<Session> {
         Box::new(Session {
             reconnect_ivl: config.options.reconnect_ivl,
             config,
             owner,
-            connect: None,
-            pipe: None,
-            conn: Some(Conn::new(stream, codec, false)),
+            connect,
+            pipe,
+            conn,
             reconnect_at: None,
             lingering: false,
             linger_deadline: None,
