@@ -493,10 +493,7 @@ impl Session {
     pub fn on_pipe_event(&mut self, io: &mut Io, ev: PipeEvent) {
         match ev {
             PipeEvent::Readable => self.flush(io),
-            PipeEvent::Writable => {
-                self.ahead_deadline = None;
-                self.resume_reading(io);
-            }
+            PipeEvent::Writable => self.resume_reading(io),
             PipeEvent::Hiccup => {}
             PipeEvent::Closed => {
                 if self.pipe.as_ref().is_some_and(|p| p.peer_closed()) {
@@ -509,11 +506,16 @@ impl Session {
 
     /// Reads again after a pause (the socket made room, or the read-ahead pause ran out).
     fn resume_reading(&mut self, io: &mut Io) {
-        if self.read_paused {
-            self.read_paused = false;
+        if self.unpause() {
             self.read(io);
             self.flush(io);
         }
+    }
+
+    /// Ends a pause, for the pipe's HWM or the read-ahead budget; true if there was one.
+    fn unpause(&mut self) -> bool {
+        self.ahead_deadline = None;
+        std::mem::take(&mut self.read_paused)
     }
 
     /// The socket is done with this session: keep sending what is queued for up to LINGER,
@@ -523,8 +525,7 @@ impl Session {
             return;
         }
         self.lingering = true;
-        self.read_paused = false;
-        self.ahead_deadline = None;
+        self.unpause();
         let linger = self.config.socket.linger.load(Ordering::Relaxed);
         if linger == 0 || self.pipe.is_none() {
             self.done = true;
@@ -601,7 +602,6 @@ impl Session {
         }
         if self.ahead_deadline.is_some_and(|d| d <= now) {
             // The socket has not read for PAUSE_MAX: read to the HWM as libzmq would.
-            self.ahead_deadline = None;
             self.ahead.give_up();
             self.resume_reading(io);
         }
@@ -646,8 +646,7 @@ impl Session {
 
     fn disconnected(&mut self, io: &mut Io) {
         self.parts.clear();
-        self.read_paused = false;
-        self.ahead_deadline = None;
+        self.unpause();
         self.meta = None;
         if let Some(p) = &mut self.pipe {
             // The rest of a message half-sent on the old connection cannot be resumed.
