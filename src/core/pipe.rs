@@ -412,6 +412,13 @@ mod tests {
         }
     }
 
+    /// Reads `n` messages, each of which must be there.
+    fn read_n(p: &mut PipeEnd, n: u32) {
+        for _ in 0..n {
+            p.read().unwrap();
+        }
+    }
+
     fn frame(s: &[u8], more: bool) -> Msg {
         let mut m = Msg::from_slice(s);
         m.set_more(more);
@@ -455,9 +462,7 @@ mod tests {
                 a.write(frame(&i.to_le_bytes(), false));
             }
             assert!(!a.check_write());
-            for _ in 0..hwm - lwm - 1 {
-                b.read().unwrap();
-            }
+            read_n(&mut b, hwm - lwm - 1);
             assert!(
                 ev.0.lock().is_empty(),
                 "HWM {hwm}: {} queued, above the low-water mark",
@@ -481,9 +486,7 @@ mod tests {
         );
         assert!(a.wait_until_queued(3));
         assert_eq!(a.written_count(), 10);
-        for _ in 0..6 {
-            b.read().unwrap();
-        }
+        read_n(&mut b, 6);
         assert_eq!(a.read_by_peer(), 6);
         assert!(ev.0.lock().is_empty(), "4 queued");
         b.read().unwrap();
@@ -493,15 +496,11 @@ mod tests {
         a.set_listener(ev.clone(), 2);
         write_n(&mut a, 4);
         assert!(a.wait_until_queued(0));
-        b.read().unwrap();
-        b.read().unwrap();
-        b.read().unwrap();
-        b.read().unwrap();
+        read_n(&mut b, 4);
         assert!(a.check_write());
         write_n(&mut a, 4);
         assert!(!a.check_write());
-        b.read().unwrap();
-        b.read().unwrap();
+        read_n(&mut b, 2);
         let woken: Vec<_> = ev.0.lock().iter().filter(|e| e.0 == 2).copied().collect();
         assert_eq!(
             woken,
