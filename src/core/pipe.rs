@@ -4,9 +4,11 @@
 //! Each direction is a [`Half`]: a queue of frames plus two counters of whole messages
 //! (`written` by its writer, `read` by its reader). A message becomes visible to the reader
 //! only when its last frame is committed, so multipart messages are atomic. The high-water mark
-//! is `written - read`. A side that finds the queue empty (reader) or full (writer) raises a
+//! is `written - read`, where the writer learns `read` only every low-water mark's worth of
+//! messages, as libzmq's does (its reader sends `activate_write` every LWM messages), or at
+//! once when it waits. A side that finds the queue empty (reader) or full (writer) raises a
 //! flag; the other side wakes it through its [`PipeListener`] only when it sees that flag, so
-//! the steady state costs two atomic stores per message and no syscalls.
+//! the steady state costs one atomic store per message and no syscalls.
 
 use super::msg::Msg;
 use super::spsc::Spsc;
@@ -47,6 +49,9 @@ struct Half {
     /// it can write a batch rather than one message per wake-up. Stored by the writer each
     /// time it blocks (at its HWM, or at a limit of its own: `wait_until_queued`).
     lwm: AtomicU64,
+    /// The reader publishes `read` every this many messages (the LWM of the writer's HWM),
+    /// and at once when it finds the queue empty or the writer waiting.
+    publish_every: AtomicU64,
     /// The writer will write no more; the reader sees "closed" once it has drained the queue.
     closed: AtomicBool,
 }
@@ -60,6 +65,7 @@ impl Half {
             reader_asleep: AtomicBool::new(false),
             writer_blocked: AtomicBool::new(false),
             lwm: AtomicU64::new(0),
+            publish_every: AtomicU64::new(1),
             closed: AtomicBool::new(false),
         }
     }
@@ -98,6 +104,8 @@ pub struct PipeEnd {
     seen_read: Cell<u64>,
     /// `written` as last published to the reader (see `write_deferred`).
     published: u64,
+    /// `read` is next published to the writer when it gets here (see `read_frame_raw`).
+    next_publish: Cell<u64>,
     hwm: u64,
     in_read_msg: bool,
     in_write_msg: bool,
@@ -112,6 +120,17 @@ fn lwm(hwm: u64) -> u64 {
     hwm.div_ceil(2)
 }
 
+/// How often a reader publishes its count to a writer with this HWM: every LWM messages, or
+/// every 512 without a HWM (only a session reading ahead uses the count then; see
+/// `read_by_peer`).
+fn publish_every(hwm: u64) -> u64 {
+    if hwm == 0 {
+        512
+    } else {
+        lwm(hwm)
+    }
+}
+
 /// Creates a pipe. `hwm_ab` limits messages from end A to end B, `hwm_ba` the other way;
 /// 0 means unlimited.
 pub fn pipe_pair(hwm_ab: u64, hwm_ba: u64) -> (PipeEnd, PipeEnd) {
@@ -120,7 +139,7 @@ pub fn pipe_pair(hwm_ab: u64, hwm_ba: u64) -> (PipeEnd, PipeEnd) {
         listeners: [Mutex::new(None), Mutex::new(None)],
         end_closed: [AtomicBool::new(false), AtomicBool::new(false)],
     });
-    let end = |side, hwm| PipeEnd {
+    let end = |side, hwm, hwm_in| PipeEnd {
         shared: shared.clone(),
         side,
         written: 0,
@@ -128,13 +147,20 @@ pub fn pipe_pair(hwm_ab: u64, hwm_ba: u64) -> (PipeEnd, PipeEnd) {
         seen_written: Cell::new(0),
         seen_read: Cell::new(0),
         published: 0,
+        next_publish: Cell::new(publish_every(hwm_in)),
         hwm,
         in_read_msg: false,
         in_write_msg: false,
         closed: false,
         conflate: false,
     };
-    (end(0, hwm_ab), end(1, hwm_ba))
+    shared.halves[0]
+        .publish_every
+        .store(publish_every(hwm_ab), Ordering::Relaxed);
+    shared.halves[1]
+        .publish_every
+        .store(publish_every(hwm_ba), Ordering::Relaxed);
+    (end(0, hwm_ab, hwm_ba), end(1, hwm_ba, hwm_ab))
 }
 
 impl PipeEnd {
@@ -160,8 +186,13 @@ impl PipeEnd {
         *self.shared.listeners[self.side].lock() = Some((listener, token));
     }
 
+    /// Changes the HWM of what this end writes. The reader publishes its count at the new
+    /// interval from its next publication on.
     pub fn set_hwm(&mut self, hwm: u64) {
         self.hwm = hwm;
+        self.out()
+            .publish_every
+            .store(publish_every(hwm), Ordering::Relaxed);
     }
 
     /// True when the next frame written starts a message and the HWM lets it in. A false
@@ -211,7 +242,9 @@ impl PipeEnd {
         self.written
     }
 
-    /// Whole messages the peer has read of those this end wrote.
+    /// Whole messages the peer has read of those this end wrote, as it last published: up
+    /// to `publish_every` short while it is reading, exact once it has found the queue
+    /// empty or seen this end waiting (`wait_until_queued`).
     pub fn read_by_peer(&self) -> u64 {
         self.out().read.load(Ordering::Acquire)
     }
@@ -291,6 +324,10 @@ impl PipeEnd {
             inp.reader_asleep.store(false, Ordering::Relaxed);
             return true;
         }
+        // Empty: the writer may have all the room back (`read` is stored by this end only).
+        if inp.read.load(Ordering::Relaxed) != self.read {
+            self.publish_read();
+        }
         false
     }
 
@@ -316,7 +353,8 @@ impl PipeEnd {
     }
 
     /// Pops the next frame (a whole message is known to be committed) and does the
-    /// bookkeeping: message count, and waking a writer blocked on the HWM.
+    /// bookkeeping: the message count, published every `publish_every` messages, or at once
+    /// to a writer that waits for room.
     #[inline(always)]
     fn read_frame_raw(&mut self) -> Option<Msg> {
         let inp = &self.shared.halves[(self.side & 1) ^ 1];
@@ -327,16 +365,31 @@ impl PipeEnd {
         self.in_read_msg = msg.more();
         if !self.in_read_msg {
             self.read += 1;
-            inp.read.store(self.read, Ordering::SeqCst);
-            if inp.writer_blocked.load(Ordering::SeqCst)
-                && inp.written.load(Ordering::Acquire) - self.read
-                    <= inp.lwm.load(Ordering::Relaxed)
-                && inp.writer_blocked.swap(false, Ordering::SeqCst)
-            {
-                self.shared.notify(self.peer_side(), PipeEvent::Writable);
+            // A stale `writer_blocked` only delays the publication: the flag is seen at a
+            // later message, or by `publish_read`'s own load (at the interval, or when the
+            // queue is found empty).
+            if self.read >= self.next_publish.get() || inp.writer_blocked.load(Ordering::Relaxed) {
+                self.publish_read();
             }
         }
         Some(msg)
+    }
+
+    /// Tells the writer how many messages this end has read, and wakes it if it waits for
+    /// the queue to be this short.
+    #[inline(never)]
+    fn publish_read(&self) {
+        let inp = &self.shared.halves[(self.side & 1) ^ 1];
+        inp.read.store(self.read, Ordering::SeqCst);
+        self.next_publish
+            .set(self.read + inp.publish_every.load(Ordering::Relaxed));
+        // Pairs with `block`: the writer raises its flag, then loads `read`.
+        if inp.writer_blocked.load(Ordering::SeqCst)
+            && inp.written.load(Ordering::Acquire) - self.read <= inp.lwm.load(Ordering::Relaxed)
+            && inp.writer_blocked.swap(false, Ordering::SeqCst)
+        {
+            self.shared.notify(self.peer_side(), PipeEvent::Writable);
+        }
     }
 
     /// True once the peer has closed and every message it sent has been read.
@@ -475,6 +528,40 @@ mod tests {
     }
 
     #[test]
+    fn the_writer_learns_the_count_every_lwm_messages_or_when_it_waits() {
+        // HWM 8, LWM 4: as libzmq's writer, ours sees the reader's progress in steps of 4.
+        let (mut a, mut b) = pipe_pair(8, 0);
+        let ev = Arc::new(Events::default());
+        a.set_listener(ev.clone(), 1);
+        write_n(&mut a, 8);
+        read_n(&mut b, 3);
+        assert_eq!(a.read_by_peer(), 0, "3 reads are not published");
+        read_n(&mut b, 1);
+        assert_eq!(a.read_by_peer(), 4);
+        write_n(&mut a, 4);
+        read_n(&mut b, 3);
+        // 5 queued, but the writer counts 8 and waits; the reader sees it waiting.
+        assert!(!a.check_write());
+        read_n(&mut b, 1);
+        assert_eq!(a.read_by_peer(), 8);
+        assert_eq!(
+            *ev.0.lock(),
+            vec![(1, PipeEvent::Writable)],
+            "4 queued: the LWM"
+        );
+        assert!(a.check_write());
+        // A reader that runs dry publishes what it read: the writer has its whole HWM back.
+        read_n(&mut b, 4);
+        assert!(b.read().is_none());
+        assert_eq!(a.read_by_peer(), 12);
+        for i in 0..8u8 {
+            assert!(a.check_write(), "message {i} of 8");
+            a.write(frame(&[i], false));
+        }
+        assert!(!a.check_write());
+    }
+
+    #[test]
     fn a_writer_below_its_hwm_can_wait_for_the_queue_to_shrink() {
         let (mut a, mut b) = pipe_pair(1000, 0);
         let ev = Arc::new(Events::default());
@@ -602,6 +689,47 @@ mod tests {
                 }
                 None => std::thread::park_timeout(std::time::Duration::from_millis(10)),
             }
+        }
+        drop(writer.join().unwrap());
+    }
+
+    /// Both sides sleep whenever they cannot go on (the writer at a HWM of 4, the reader on
+    /// an empty queue) and wait for the other's wake-up: a lost one shows as a 10 s wait.
+    #[test]
+    fn threads_never_lose_a_wake_up() {
+        const LOST: std::time::Duration = std::time::Duration::from_secs(10);
+        let n: u32 = if cfg!(miri) { 300 } else { 100_000 };
+        let (mut a, mut b) = pipe_pair(4, 0);
+        struct Park(std::thread::Thread);
+        impl PipeListener for Park {
+            fn pipe_event(&self, _: usize, _: PipeEvent) {
+                self.0.unpark();
+            }
+        }
+        fn sleep(who: &str, i: u32) {
+            let t = std::time::Instant::now();
+            std::thread::park_timeout(LOST);
+            assert!(t.elapsed() < LOST, "{who} never woken at message {i}");
+        }
+        let writer = std::thread::spawn(move || {
+            a.set_listener(Arc::new(Park(std::thread::current())), 0);
+            for i in 0..n {
+                while !a.check_write() {
+                    sleep("writer", i);
+                }
+                a.write(frame(&i.to_le_bytes(), false));
+            }
+            a
+        });
+        b.set_listener(Arc::new(Park(std::thread::current())), 0);
+        for i in 0..n {
+            let m = loop {
+                match b.read() {
+                    Some(m) => break m,
+                    None => sleep("reader", i),
+                }
+            };
+            assert_eq!(m.data(), &i.to_le_bytes());
         }
         drop(writer.join().unwrap());
     }
