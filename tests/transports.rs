@@ -642,3 +642,57 @@ fn large_messages_arrive_whole_and_in_order_through_read_ahead_pauses() {
         sender.join().unwrap();
     }
 }
+
+/// Over ipc a session asks for writable events only once the kernel has refused a write, and
+/// stops when one finds nothing to send (a Unix socket reports space each time the peer
+/// reads). Bulk phases that fill the kernel's buffers, with lockstep phases between them: a
+/// missed re-arm or a lost writable event stalls a phase, and a receive then times out.
+#[test]
+fn ipc_streams_resume_after_full_kernel_buffers_between_lockstep_phases() {
+    const BULK: usize = 500;
+    const SIZE: usize = 32 << 10;
+    unsafe {
+        let ctx = Ctx(zmq_ctx_new());
+        let (a_guard, b_guard) = (
+            Sock(socket(&ctx, ZMQ_DEALER)),
+            Sock(socket(&ctx, ZMQ_DEALER)),
+        );
+        let (a, b) = (a_guard.0, b_guard.0);
+        let ep = bind(b, "ipc://*");
+        connect(a, &ep);
+        let mut body = vec![0u8; SIZE];
+        let mut got = vec![0u8; SIZE];
+        for phase in 0..3u64 {
+            // 16 MB each way: the pipes hold it (HWM 1,000), the kernel does not.
+            for (from, to) in [(a, b), (b, a)] {
+                for i in 0..BULK as u64 {
+                    body[..16].copy_from_slice(&[phase.to_le_bytes(), i.to_le_bytes()].concat());
+                    let n = zmq_send(from, body.as_ptr().cast(), SIZE, 0);
+                    assert_eq!(
+                        n,
+                        SIZE as c_int,
+                        "phase {phase} send {i}: errno {}",
+                        errno()
+                    );
+                }
+                for i in 0..BULK as u64 {
+                    let n = zmq_recv(to, got.as_mut_ptr().cast(), SIZE, 0);
+                    assert_eq!(
+                        n,
+                        SIZE as c_int,
+                        "phase {phase} recv {i}: errno {}",
+                        errno()
+                    );
+                    assert_eq!(got[..8], phase.to_le_bytes());
+                    assert_eq!(got[8..16], i.to_le_bytes());
+                }
+            }
+            for i in 0..20u8 {
+                send(a, &[phase as u8, i]);
+                assert_eq!(recv(b), [phase as u8, i]);
+                send(b, &[i, phase as u8]);
+                assert_eq!(recv(a), [i, phase as u8]);
+            }
+        }
+    }
+}
