@@ -352,17 +352,46 @@ impl PipeEnd {
         self.read_frame_raw()
     }
 
+    /// As `read`, into `out` (its old content dropped): the frame goes from the queue's slot
+    /// straight into place. False, with `out` untouched, when no whole message is waiting.
+    #[inline(always)]
+    pub fn read_into(&mut self, out: &mut Msg) -> bool {
+        if self.conflate {
+            return match self.read() {
+                Some(m) => {
+                    *out = m;
+                    true
+                }
+                None => false,
+            };
+        }
+        if !self.check_read() {
+            return false;
+        }
+        // SAFETY: as in `read_frame_raw`.
+        unsafe { self.inp().queue.pop_into(out) };
+        self.count_frame(out.more());
+        true
+    }
+
     /// Pops the next frame (a whole message is known to be committed) and does the
-    /// bookkeeping: the message count, published every `publish_every` messages, or at once
-    /// to a writer that waits for room.
+    /// bookkeeping (`count_frame`).
     #[inline(always)]
     fn read_frame_raw(&mut self) -> Option<Msg> {
-        let inp = &self.shared.halves[(self.side & 1) ^ 1];
         // SAFETY: this end is the half's only reader, and the caller saw (Acquire on
         // `written`) that a whole message is committed; the writer pushes every frame of a
         // message before committing it, so the frame is there.
-        let msg = unsafe { inp.queue.pop() };
-        self.in_read_msg = msg.more();
+        let msg = unsafe { self.inp().queue.pop() };
+        self.count_frame(msg.more());
+        Some(msg)
+    }
+
+    /// After a frame is taken: the message count, published every `publish_every` messages,
+    /// or at once to a writer that waits for room.
+    #[inline(always)]
+    fn count_frame(&mut self, more: bool) {
+        let inp = &self.shared.halves[(self.side & 1) ^ 1];
+        self.in_read_msg = more;
         if !self.in_read_msg {
             self.read += 1;
             // A stale `writer_blocked` only delays the publication: the flag is seen at a
@@ -372,7 +401,6 @@ impl PipeEnd {
                 self.publish_read();
             }
         }
-        Some(msg)
     }
 
     /// Tells the writer how many messages this end has read, and wakes it if it waits for

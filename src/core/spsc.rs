@@ -135,6 +135,28 @@ impl<T> Spsc<T> {
     ///
     /// # Safety
     /// As `pop`; `head` is this queue's head cursor.
+    /// As `pop`, into `*out`, whose old value is dropped: the value goes from its slot
+    /// straight into place rather than through a temporary.
+    ///
+    /// # Safety
+    /// As `pop`.
+    #[inline]
+    pub unsafe fn pop_into(&self, out: &mut T) {
+        let head = &mut *self.head.get();
+        let chunk = head.chunk.as_ptr();
+        debug_assert!(head.pos < CHUNK);
+        let slot = (*(*chunk).slots.get_unchecked(head.pos).0.get()).as_ptr();
+        // `out` is moved out first and dropped last, so that it holds a value even if the
+        // drop unwinds; the slot is not read again (the position moves past it).
+        let old = ptr::read(out);
+        ptr::copy_nonoverlapping(slot, out, 1);
+        head.pos += 1;
+        if head.pos == CHUNK {
+            self.next_head_chunk(head);
+        }
+        drop(old);
+    }
+
     #[cold]
     #[inline(never)]
     unsafe fn next_head_chunk(&self, head: &mut Cursor<T>) {
@@ -205,6 +227,28 @@ mod tests {
         }
         drop(q);
         assert_eq!(Arc::strong_count(&live), 1);
+    }
+
+    #[test]
+    fn pop_into_moves_each_value_into_place_and_drops_the_old_one() {
+        let q = Spsc::default();
+        let (queued, old) = (Arc::new(()), Arc::new(()));
+        for i in 0..(CHUNK + 3) {
+            unsafe { q.push((i, queued.clone())) };
+        }
+        let mut out = (usize::MAX, old.clone());
+        for i in 0..(CHUNK + 3) {
+            unsafe { q.pop_into(&mut out) };
+            assert_eq!(out.0, i);
+            assert_eq!(Arc::strong_count(&queued), 1 + CHUNK + 3 - i);
+        }
+        assert_eq!(
+            Arc::strong_count(&old),
+            1,
+            "the value first in `out` was dropped"
+        );
+        drop(out);
+        assert_eq!(Arc::strong_count(&queued), 1);
     }
 
     #[test]

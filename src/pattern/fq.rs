@@ -51,17 +51,17 @@ impl FairQueue {
         Some((m, key))
     }
 
-    /// As `recv`, into `out` (its old content dropped); `out` is untouched when there is
-    /// nothing to receive.
+    /// As `recv`, into `out` (its old content dropped, the frame read straight into it);
+    /// when there is nothing to receive, `out` is untouched, or empty if a routing id was
+    /// skipped.
     #[inline]
     pub fn recv_into(&mut self, pipes: &mut Pipes, out: &mut Msg) -> Option<usize> {
         if let Some(key) = self.in_msg {
-            if let Some(m) = pipes.get_mut(key).and_then(|p| p.read()) {
-                if !m.more() {
+            if pipes.get_mut(key).is_some_and(|p| p.read_into(out)) {
+                if !out.more() {
                     self.in_msg = None;
                     self.current += 1;
                 }
-                *out = m;
                 return Some(key);
             }
             self.in_msg = None;
@@ -76,17 +76,17 @@ impl FairQueue {
             }
             let key = self.active[self.current];
             if let Some(p) = pipes.get_mut(key) {
-                if let Some(m) = p.read() {
-                    let flags = m.flags();
+                if p.read_into(out) {
+                    let flags = out.flags();
                     if flags & MORE != 0 {
                         self.in_msg = Some(key);
                     } else if flags & ROUTING_ID != 0 {
                         // A peer's routing id, for sockets that route by id; skip it.
+                        *out = Msg::new();
                         continue;
                     } else {
                         self.current += 1;
                     }
-                    *out = m;
                     return Some(key);
                 }
                 if p.is_drained_and_closed() {
