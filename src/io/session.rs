@@ -265,16 +265,12 @@ impl Session {
     /// After a writable event: with nothing left to send, stops asking for them.
     fn disarm_out(&mut self, io: &mut Io) {
         let Some(c) = &mut self.conn else { return };
-        if c.out_armed && !c.connecting && !c.codec.has_output() {
-            c.out_armed = false;
-            let token = Token(io.token);
-            if io
-                .registry
-                .reregister(c.stream.source(), token, interest(false))
-                .is_err()
-            {
-                self.fail(io);
-            }
+        if c.out_armed
+            && !c.connecting
+            && !c.codec.has_output()
+            && c.ask_writable(io, false).is_err()
+        {
+            self.fail(io);
         }
     }
 
@@ -500,18 +496,10 @@ impl Session {
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     c.writable = false;
-                    if !c.out_armed {
-                        // epoll_ctl checks readiness as it changes the interest: space freed
-                        // since the write is reported, not lost.
-                        c.out_armed = true;
-                        let token = Token(io.token);
-                        if io
-                            .registry
-                            .reregister(c.stream.source(), token, interest(true))
-                            .is_err()
-                        {
-                            return self.fail(io);
-                        }
+                    // epoll_ctl checks readiness as it changes the interest: space freed
+                    // since the write is reported, not lost.
+                    if !c.out_armed && c.ask_writable(io, true).is_err() {
+                        return self.fail(io);
                     }
                     break;
                 }
@@ -760,6 +748,13 @@ fn interest(out: bool) -> Interest {
 }
 
 impl Conn {
+    /// Adds WRITABLE to the stream's registered interest, or takes it out (`out_armed`).
+    fn ask_writable(&mut self, io: &Io, on: bool) -> std::io::Result<()> {
+        self.out_armed = on;
+        io.registry
+            .reregister(self.stream.source(), Token(io.token), interest(on))
+    }
+
     fn new(stream: Stream, codec: Wire, connecting: bool) -> Conn {
         Conn {
             stream,
