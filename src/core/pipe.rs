@@ -486,6 +486,14 @@ mod tests {
         }
     }
 
+    /// Unparks the thread that owns the pipe end.
+    struct Park(std::thread::Thread);
+    impl PipeListener for Park {
+        fn pipe_event(&self, _: usize, _: PipeEvent) {
+            self.0.unpark();
+        }
+    }
+
     /// Writes `n` one-frame messages, ignoring the HWM.
     fn write_n(p: &mut PipeEnd, n: u8) {
         for i in 0..n {
@@ -688,12 +696,6 @@ mod tests {
     #[test]
     fn threads_exchange_a_million_messages_in_order() {
         let (mut a, mut b) = pipe_pair(100, 0);
-        struct Park(std::thread::Thread);
-        impl PipeListener for Park {
-            fn pipe_event(&self, _: usize, _: PipeEvent) {
-                self.0.unpark();
-            }
-        }
         let writer = std::thread::spawn(move || {
             a.set_listener(Arc::new(Park(std::thread::current())), 0);
             for i in 0u32..200_000 {
@@ -728,12 +730,6 @@ mod tests {
         const LOST: std::time::Duration = std::time::Duration::from_secs(10);
         let n: u32 = if cfg!(miri) { 300 } else { 100_000 };
         let (mut a, mut b) = pipe_pair(4, 0);
-        struct Park(std::thread::Thread);
-        impl PipeListener for Park {
-            fn pipe_event(&self, _: usize, _: PipeEvent) {
-                self.0.unpark();
-            }
-        }
         fn sleep(who: &str, i: u32) {
             let t = std::time::Instant::now();
             std::thread::park_timeout(LOST);
