@@ -118,23 +118,11 @@ impl<T> Spsc<T> {
     /// writer has pushed and published (through a Release store the reader has Acquired).
     #[inline]
     pub unsafe fn pop(&self) -> T {
-        let head = &mut *self.head.get();
-        let chunk = head.chunk.as_ptr();
-        debug_assert!(head.pos < CHUNK);
-        // `pos` < CHUNK always, as in `push`.
-        let v = (*(*chunk).slots.get_unchecked(head.pos).0.get()).assume_init_read();
-        head.pos += 1;
-        if head.pos == CHUNK {
-            self.next_head_chunk(head);
-        }
+        let v = self.head_slot().read();
+        self.advance_head();
         v
     }
 
-    /// The reader finished its chunk: moves on to the next one and keeps this one as the
-    /// spare.
-    ///
-    /// # Safety
-    /// As `pop`; `head` is this queue's head cursor.
     /// As `pop`, into `*out`, whose old value is dropped: the value goes from its slot
     /// straight into place rather than through a temporary.
     ///
@@ -142,21 +130,45 @@ impl<T> Spsc<T> {
     /// As `pop`.
     #[inline]
     pub unsafe fn pop_into(&self, out: &mut T) {
-        let head = &mut *self.head.get();
-        let chunk = head.chunk.as_ptr();
-        debug_assert!(head.pos < CHUNK);
-        let slot = (*(*chunk).slots.get_unchecked(head.pos).0.get()).as_ptr();
         // `out` is moved out first and dropped last, so that it holds a value even if the
         // drop unwinds; the slot is not read again (the position moves past it).
         let old = ptr::read(out);
-        ptr::copy_nonoverlapping(slot, out, 1);
+        ptr::copy_nonoverlapping(self.head_slot(), out, 1);
+        self.advance_head();
+        drop(old);
+    }
+
+    /// The slot of the oldest value.
+    ///
+    /// # Safety
+    /// As `pop`; the slot must be read before `advance_head` (which may hand its chunk back
+    /// to the writer).
+    #[inline]
+    unsafe fn head_slot(&self) -> *const T {
+        let head = &*self.head.get();
+        debug_assert!(head.pos < CHUNK);
+        // `pos` < CHUNK always, as in `push`.
+        (*(*head.chunk.as_ptr()).slots.get_unchecked(head.pos).0.get()).as_ptr()
+    }
+
+    /// Moves past the oldest value, which the caller has taken.
+    ///
+    /// # Safety
+    /// As `pop`.
+    #[inline]
+    unsafe fn advance_head(&self) {
+        let head = &mut *self.head.get();
         head.pos += 1;
         if head.pos == CHUNK {
             self.next_head_chunk(head);
         }
-        drop(old);
     }
 
+    /// The reader finished its chunk: moves on to the next one and keeps this one as the
+    /// spare.
+    ///
+    /// # Safety
+    /// As `pop`; `head` is this queue's head cursor.
     #[cold]
     #[inline(never)]
     unsafe fn next_head_chunk(&self, head: &mut Cursor<T>) {
