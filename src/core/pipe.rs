@@ -104,7 +104,7 @@ pub struct PipeEnd {
     seen_read: Cell<u64>,
     /// `written` as last published to the reader (see `write_deferred`).
     published: u64,
-    /// `read` is next published to the writer when it gets here (see `read_frame_raw`).
+    /// `read` is next published to the writer when it gets here (see `count_frame`).
     next_publish: Cell<u64>,
     hwm: u64,
     in_read_msg: bool,
@@ -221,7 +221,7 @@ impl PipeEnd {
 
     /// Raises `writer_blocked`, to be woken when the reader has brought the queue down to
     /// `lwm` messages, then loads the reader's count once more: it may have read meanwhile
-    /// without seeing the flag (see `read_frame_raw`). If `room` says the queue now has room,
+    /// without seeing the flag (see `count_frame`). If `room` says the queue now has room,
     /// lowers the flag again and returns false (nothing armed).
     #[inline]
     fn block(&self, lwm: u64, room: impl Fn(u64) -> bool) -> bool {
@@ -349,7 +349,7 @@ impl PipeEnd {
                 self.skip_rest_of_message();
             }
         }
-        self.read_frame_raw()
+        Some(self.read_frame_raw())
     }
 
     /// As `read`, into `out` (its old content dropped): the frame goes from the queue's slot
@@ -377,13 +377,13 @@ impl PipeEnd {
     /// Pops the next frame (a whole message is known to be committed) and does the
     /// bookkeeping (`count_frame`).
     #[inline(always)]
-    fn read_frame_raw(&mut self) -> Option<Msg> {
+    fn read_frame_raw(&mut self) -> Msg {
         // SAFETY: this end is the half's only reader, and the caller saw (Acquire on
         // `written`) that a whole message is committed; the writer pushes every frame of a
         // message before committing it, so the frame is there.
         let msg = unsafe { self.inp().queue.pop() };
         self.count_frame(msg.more());
-        Some(msg)
+        msg
     }
 
     /// After a frame is taken: the message count, published every `publish_every` messages,
