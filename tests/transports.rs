@@ -237,10 +237,9 @@ fn accept_raw_peer(
 
 /// Everything the codec has queued to send, taken out of it.
 fn take_output(codec: &mut zmq::zmtp::Codec) -> Vec<u8> {
-    let mut iov = Vec::new();
+    let mut iov = zmq::zmtp::Slices::new();
     codec.output_slices(&mut iov);
     let out: Vec<u8> = iov.iter().flat_map(|s| s.to_vec()).collect();
-    drop(iov);
     codec.advance_output(out.len());
     out
 }

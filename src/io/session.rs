@@ -11,9 +11,9 @@ use crate::core::msg::{Metadata, Msg, ROUTING_ID};
 use crate::core::pipe::{pipe_pair, PipeEnd, PipeEvent};
 use crate::core::socket::Cmd;
 use crate::transport::{self, Endpoint, Stream};
-use crate::zmtp::{self, Codec, Event, PeerInfo};
+use crate::zmtp::{self, Codec, Event, PeerInfo, Slices};
 use mio::{Interest, Token};
-use std::io::{ErrorKind, IoSlice};
+use std::io::ErrorKind;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -487,11 +487,10 @@ impl Session {
             if !c.codec.has_output() || !c.writable {
                 break;
             }
-            let mut iov: Vec<IoSlice> = Vec::new();
+            let mut iov = Slices::new();
             c.codec.output_slices(&mut iov);
             match c.stream.write_vectored(&iov) {
                 Ok(n) => {
-                    drop(iov);
                     c.codec.advance_output(n);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -505,7 +504,6 @@ impl Session {
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(_) => {
-                    drop(iov);
                     return self.fail(io);
                 }
             }

@@ -3,8 +3,7 @@
 //! empty message asks for the connection to be closed).
 
 use crate::core::msg::Msg;
-use crate::zmtp::{Codec, Event, PeerInfo, ProtocolError};
-use std::io::IoSlice;
+use crate::zmtp::{Codec, Event, PeerInfo, ProtocolError, Slices};
 
 const RAW_READ: usize = 64 * 1024;
 
@@ -112,10 +111,12 @@ impl Wire {
         }
     }
 
-    pub fn output_slices<'a>(&'a self, iov: &mut Vec<IoSlice<'a>>) {
+    pub fn output_slices<'a>(&'a self, iov: &mut Slices<'a>) {
         match self {
             Wire::Zmtp(c) => c.output_slices(iov),
-            Wire::Raw(r) => iov.push(IoSlice::new(&r.out[r.sent..])),
+            Wire::Raw(r) => {
+                iov.push(&r.out[r.sent..]);
+            }
         }
     }
 

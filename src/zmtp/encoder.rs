@@ -15,6 +15,50 @@ const COMPACT_AT: usize = 64 * 1024;
 /// The most a write carries when it opens a large body (see `write_slices`).
 const OPENING: usize = 8 * 1024;
 
+/// The most slices one write gathers. A session stops taking frames at 64 KiB pending, so
+/// this holds all of it but for bodies just over `LARGE_FRAME` (two slices each, up to 17).
+const MAX_SLICES: usize = 32;
+
+/// The slices of one write, gathered on the stack rather than in a vector allocated per
+/// write. A write is a prefix of what is waiting, so slices past `MAX_SLICES` are left for
+/// the next one.
+pub struct Slices<'a> {
+    iov: [IoSlice<'a>; MAX_SLICES],
+    len: usize,
+}
+
+impl<'a> Slices<'a> {
+    pub fn new() -> Slices<'a> {
+        Slices {
+            iov: [IoSlice::new(&[]); MAX_SLICES],
+            len: 0,
+        }
+    }
+
+    /// Appends `bytes`; false, and nothing appended, when full.
+    pub fn push(&mut self, bytes: &'a [u8]) -> bool {
+        let Some(slot) = self.iov.get_mut(self.len) else {
+            return false;
+        };
+        *slot = IoSlice::new(bytes);
+        self.len += 1;
+        true
+    }
+}
+
+impl Default for Slices<'_> {
+    fn default() -> Self {
+        Slices::new()
+    }
+}
+
+impl<'a> std::ops::Deref for Slices<'a> {
+    type Target = [IoSlice<'a>];
+    fn deref(&self) -> &[IoSlice<'a>] {
+        &self.iov[..self.len]
+    }
+}
+
 /// Bytes waiting to be written.
 #[derive(Default)]
 pub struct Encoder {
@@ -112,14 +156,14 @@ impl Encoder {
     /// write, which is how libzmq's encoder cuts a large message (an 8 KiB batch, then the body
     /// by reference). One big write instead of header+body left Linux TCP under BBR with a
     /// congestion window below the message size in request-reply (1 MiB: p50 2x libzmq's).
-    pub fn write_slices<'a>(&'a self, iov: &mut Vec<IoSlice<'a>>) {
+    pub fn write_slices<'a>(&'a self, iov: &mut Slices<'a>) {
         if let Some((at, msg)) = self.payloads.front() {
             let before = *at - self.sent;
             if before > 0 {
-                iov.push(IoSlice::new(&self.buf[self.sent..*at]));
+                iov.push(&self.buf[self.sent..*at]);
                 let lead = OPENING.saturating_sub(before).min(msg.len());
                 if lead > 0 {
-                    iov.push(IoSlice::new(&msg.data()[..lead]));
+                    iov.push(&msg.data()[..lead]);
                 }
                 return;
             }
@@ -127,19 +171,24 @@ impl Encoder {
         self.slices(iov);
     }
 
-    /// Appends all the waiting bytes, in order, to `iov`.
-    pub fn slices<'a>(&'a self, iov: &mut Vec<IoSlice<'a>>) {
+    /// Appends the waiting bytes, in order, to `iov`: all of them, or as many slices of them
+    /// as fit.
+    pub fn slices<'a>(&'a self, iov: &mut Slices<'a>) {
         let mut pos = self.sent;
         for (i, (at, msg)) in self.payloads.iter().enumerate() {
             if *at > pos {
-                iov.push(IoSlice::new(&self.buf[pos..*at]));
+                if !iov.push(&self.buf[pos..*at]) {
+                    return;
+                }
                 pos = *at;
             }
             let skip = if i == 0 { self.payload_sent } else { 0 };
-            iov.push(IoSlice::new(&msg.data()[skip..]));
+            if !iov.push(&msg.data()[skip..]) {
+                return;
+            }
         }
         if self.buf.len() > pos {
-            iov.push(IoSlice::new(&self.buf[pos..]));
+            iov.push(&self.buf[pos..]);
         }
     }
 
@@ -186,7 +235,7 @@ mod tests {
     use crate::core::msg::MORE;
 
     fn pending(e: &Encoder) -> Vec<u8> {
-        let mut iov = Vec::new();
+        let mut iov = Slices::new();
         e.slices(&mut iov);
         let v: Vec<u8> = iov.iter().flat_map(|s| s.iter().copied()).collect();
         assert_eq!(v.len(), e.len());
@@ -240,13 +289,12 @@ mod tests {
         e.frame(MORE, b"", &big);
         e.frame(0, b"", &Msg::from_slice(b"b"));
         assert!(big.is_shared(), "the encoder keeps a share, not a copy");
-        let mut iov = Vec::new();
+        let mut iov = Slices::new();
         e.slices(&mut iov);
         assert_eq!(iov.len(), 3);
         assert_eq!(iov[1].as_ptr(), big.data().as_ptr());
         assert_eq!(iov[0].len(), 3 + 9);
         assert_eq!(iov[2].len(), 3);
-        drop(iov);
         let total = e.len();
         assert_eq!(total, 3 + 9 + LARGE_FRAME + 1 + 3);
 
@@ -268,9 +316,41 @@ mod tests {
     }
 
     fn next_write(e: &Encoder) -> usize {
-        let mut iov = Vec::new();
+        let mut iov = Slices::new();
         e.write_slices(&mut iov);
         iov.iter().map(|s| s.len()).sum()
+    }
+
+    #[test]
+    fn a_write_with_more_slices_than_fit_carries_a_prefix() {
+        // Each body by reference after a small frame: two slices per pair, 40 pairs.
+        let bodies: Vec<Msg> = (0..40u8)
+            .map(|i| Msg::from_slice(&vec![i; LARGE_FRAME + 1]))
+            .collect();
+        let mut e = Encoder::new();
+        let mut whole = Vec::new();
+        for (i, body) in bodies.iter().enumerate() {
+            e.frame(0, b"", &Msg::from_slice(&[i as u8]));
+            whole.extend_from_slice(&[0, 1, i as u8]);
+            e.frame(0, b"", body);
+            whole.extend_from_slice(&[FLAG_LONG, 0, 0, 0, 0, 0, 0, 0x20, 1]);
+            whole.extend_from_slice(body.data());
+        }
+        assert_eq!(e.len(), whole.len());
+        let mut got = Vec::new();
+        let mut writes = 0;
+        while !e.is_empty() {
+            let mut iov = Slices::new();
+            e.slices(&mut iov);
+            assert!(iov.len() <= MAX_SLICES);
+            let bytes: Vec<u8> = iov.iter().flat_map(|s| s.iter().copied()).collect();
+            assert!(!bytes.is_empty());
+            got.extend_from_slice(&bytes);
+            e.advance(bytes.len());
+            writes += 1;
+        }
+        assert_eq!(got, whole);
+        assert_eq!(writes, 3, "80 slices go out 32 at a time");
     }
 
     #[test]

@@ -11,11 +11,10 @@ mod greeting;
 mod mechanism;
 mod socket_type;
 
-use std::io::IoSlice;
-
 use crate::core::msg::{self, Msg};
 use decoder::{Decoder, Frame, Input};
 use encoder::Encoder;
+pub use encoder::Slices;
 pub use error::ProtocolError;
 use mechanism::{Mechanism, Step};
 
@@ -245,7 +244,7 @@ impl Codec {
 
     /// Appends the next write's bytes, a prefix of the pending output, to `iov` (large bodies
     /// by reference). Write them, call `advance_output`, and ask again while output remains.
-    pub fn output_slices<'a>(&'a self, iov: &mut Vec<IoSlice<'a>>) {
+    pub fn output_slices<'a>(&'a self, iov: &mut Slices<'a>) {
         self.conn.out.write_slices(iov);
     }
 
@@ -459,12 +458,11 @@ mod tests {
     fn drain(c: &mut Codec) -> Vec<u8> {
         let mut bytes = Vec::new();
         while c.has_output() {
-            let mut iov = Vec::new();
+            let mut iov = Slices::new();
             c.output_slices(&mut iov);
             let n: usize = iov.iter().map(|s| s.len()).sum();
             assert!(n > 0, "pending output but nothing to write");
             bytes.extend(iov.iter().flat_map(|s| s.iter().copied()));
-            drop(iov);
             c.advance_output(n);
         }
         bytes
@@ -788,14 +786,13 @@ mod tests {
         let mut wire = Vec::new();
         let mut writes = Vec::new();
         while a.has_output() {
-            let mut iov = Vec::new();
+            let mut iov = Slices::new();
             a.output_slices(&mut iov);
             assert!(iov
                 .iter()
                 .any(|s| big.data().as_ptr_range().contains(&s.as_ptr())));
             let n: usize = iov.iter().map(|s| s.len()).sum();
             wire.extend(iov.iter().flat_map(|s| s.iter().copied()));
-            drop(iov);
             a.advance_output(n);
             writes.push(n);
         }
@@ -1142,12 +1139,11 @@ mod tests {
         }
         let mut got = Vec::new();
         while a.has_output() {
-            let mut iov = Vec::new();
+            let mut iov = Slices::new();
             a.output_slices(&mut iov);
             // Write only part of the first slice, as a short writev would.
             let n = (iov[0].len() / 2).max(1);
             let bytes = iov[0][..n].to_vec();
-            drop(iov);
             a.advance_output(n);
             got.extend(feed(&mut b, &bytes, usize::MAX).unwrap());
         }

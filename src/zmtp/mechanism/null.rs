@@ -56,7 +56,7 @@ mod tests {
         let mut out = Encoder::new();
         let mut m = Null::default();
         m.start(&cfg(), &peer, &mut out);
-        let mut iov = Vec::new();
+        let mut iov = crate::zmtp::Slices::new();
         out.slices(&mut iov);
         let bytes: Vec<u8> = iov.iter().flat_map(|s| s.iter().copied()).collect();
         assert_eq!(
