@@ -473,11 +473,10 @@ impl Session {
             }
             if c.codec.is_ready() {
                 if let Some(p) = &mut self.pipe {
-                    while c.codec.output_len() < OUT_BATCH {
-                        match p.read() {
-                            Some(m) => c.codec.encode(&m),
-                            None => break,
-                        }
+                    // Each frame goes from its queue slot into `m` and is encoded from there.
+                    let mut m = Msg::new();
+                    while c.codec.output_len() < OUT_BATCH && p.read_into(&mut m) {
+                        c.codec.encode(&m);
                     }
                 }
             }
