@@ -110,6 +110,7 @@ impl Distributor {
 
     /// True if every target has room for the message (ZMQ_XPUB_NODROP). A pipe whose peer
     /// is gone counts as having room: the message is dropped for it.
+    #[inline]
     pub fn targets_have_room(&self, pipes: &Pipes) -> bool {
         self.targets.iter().all(|&k| {
             pipes

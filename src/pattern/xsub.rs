@@ -92,11 +92,17 @@ impl XSub {
         }
     }
 
-    /// Sends the subscriptions made by options to every pipe.
+    /// Sends the subscriptions made by options to every pipe. Called on every receive, so
+    /// the check is inlined and the sending is not.
+    #[inline]
     pub fn flush(&mut self, pipes: &mut Pipes) {
-        if self.outbox.is_empty() || self.dist.in_msg() {
-            return;
+        if !self.outbox.is_empty() && !self.dist.in_msg() {
+            self.send_outbox(pipes);
         }
+    }
+
+    #[inline(never)]
+    fn send_outbox(&mut self, pipes: &mut Pipes) {
         for m in self.outbox.drain(..) {
             self.dist.broadcast(pipes, &m);
         }
@@ -133,6 +139,7 @@ impl XSub {
         }
     }
 
+    #[inline]
     fn accepts(&self, msg: &Msg) -> bool {
         !self.filter || (self.subs.matches(msg.data()) != self.invert)
     }
