@@ -104,6 +104,7 @@ def summarise(rows):
                 "median": statistics.median(e["values"]) if e["values"] else None,
                 "rss_mb": statistics.median(e["rss"]) if e["rss"] else None,
                 "rtt": e["rtt"],
+                "values": sorted(e["values"]),
                 "n": len(e["values"]),
                 "runs": e["runs"],
                 "status": "ok" if e["values"] else (e["fail"] or "failed"),
@@ -162,6 +163,48 @@ def build_table(summary):
             rss(ref),
         ])
     return header, table
+
+
+def off_target(summary):
+    """The cells that miss the performance issue's targets, as (cell, target, runs):
+    throughput at least libzmq's, 1.5x libzmq's for 1-64 B; latency at most libzmq's; peak
+    RSS at most libzmq's; instructions per tcp 1 B message at most 0.6x; tcp 1 MiB at least
+    0.9x the plain socket pair. Medians, as in the table; the runs show whether a cell is
+    bimodal."""
+    misses = []
+    for key, libs in summary:
+        kind, pattern, transport, pin, size = key
+        ours, ref, plain = libs.get("ours"), libs.get("libzmq"), libs.get("plain")
+        if not ours or ours["median"] is None:
+            continue
+        label = cell_label(*key)
+
+        def runs():
+            def one(lib, e):
+                return "%s %s" % (lib, ", ".join(fmt_value(kind, v) for v in e["values"]))
+            return "; ".join(one(lib, e) for lib, e in (("ours", ours), ("libzmq", ref))
+                             if e and e["values"])
+
+        if ref and ref["median"]:
+            ratio = ours["median"] / ref["median"]
+            if kind in HIGHER_IS_BETTER:
+                want = 1.5 if size <= 64 else 1.0
+                if ratio < want:
+                    misses.append((label, "%.2fx, target %.1fx" % (ratio, want), runs()))
+            elif kind == "lat" and ratio > 1.0:
+                misses.append((label, "%.2fx, target at most 1x" % ratio, runs()))
+            elif (kind, pattern, transport, size) == ("instr", "pushpull", "tcp", 1) \
+                    and ratio > 0.6:
+                misses.append((label, "%.2fx, target at most 0.6x" % ratio, ""))
+            if ref.get("rss_mb") is not None and ours.get("rss_mb") is not None \
+                    and ours["rss_mb"] > ref["rss_mb"]:
+                misses.append((label, "peak RSS %.0f MB, libzmq %.0f MB"
+                               % (ours["rss_mb"], ref["rss_mb"]), ""))
+        if plain and plain["median"] and (kind, transport, size) == ("thr", "tcp", 1 << 20):
+            if ours["median"] / plain["median"] < 0.9:
+                misses.append((label, "%.2fx the plain socket, target 0.9x"
+                               % (ours["median"] / plain["median"]), ""))
+    return misses
 
 
 def render_text(header, table):
@@ -339,6 +382,11 @@ def main(argv):
         for label, lib, status in failed:
             print("  %s, %s: %s" % (label, lib, status))
         print()
+    misses = off_target(summary)
+    print("off the issue's targets (medians): %s" % (len(misses) or "none"))
+    for label, what, runs in misses:
+        print("  %s: %s%s" % (label, what, " (runs: %s)" % runs if runs else ""))
+    print()
     rtt_note(summary)
     print("ratio = ours / libzmq: above 1 is better for msg/s, below 1 is better for us, Ir, "
           "calls and RSS. Ir and calls are per message (per roundtrip for REQ/REP), user "
