@@ -74,8 +74,7 @@ pub unsafe extern "C" fn zmq_msg_init_data(
 #[no_mangle]
 pub unsafe extern "C" fn zmq_msg_close(msg: *mut zmq_msg_t) -> c_int {
     guard_int(|| {
-        let m = msg_mut(msg)?;
-        *m = Msg::new();
+        msg_mut(msg)?.clear();
         Ok(0)
     })
 }
