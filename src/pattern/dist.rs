@@ -138,15 +138,31 @@ impl Distributor {
     /// the last frame the targets are cleared.
     pub fn send(&mut self, pipes: &mut Pipes, msg: &mut Msg) {
         let more = msg.more();
+        if let [key] = self.targets[..] {
+            // A single target (one subscriber, or one matching): nothing to share.
+            match pipes.get_mut(key) {
+                Some(p) if p.check_write() => p.write(std::mem::take(msg)),
+                _ => {
+                    self.sit_out(0);
+                    msg.clear();
+                }
+            }
+        } else {
+            self.send_shared(pipes, msg);
+        }
+        self.in_msg = more;
+        if !more {
+            self.clear();
+        }
+    }
+
+    fn send_shared(&mut self, pipes: &mut Pipes, msg: &mut Msg) {
         let mut prev: Option<usize> = None;
         let mut i = 0;
         while i < self.targets.len() {
             let key = self.targets[i];
             if !pipes.get(key).is_some_and(|p| p.check_write()) {
-                // Only possible at a first frame: a pipe accepts the rest of a message it
-                // has begun.
-                self.state[key] &= !(TARGET | ELIGIBLE);
-                self.targets.swap_remove(i);
+                self.sit_out(i);
                 continue;
             }
             if let Some(p) = prev.and_then(|k| pipes.get_mut(k)) {
@@ -159,10 +175,13 @@ impl Distributor {
         if let Some(p) = prev.and_then(|k| pipes.get_mut(k)) {
             p.write(m);
         }
-        self.in_msg = more;
-        if !more {
-            self.clear();
-        }
+    }
+
+    /// Target `i` is full (only possible at a first frame: a pipe accepts the rest of a
+    /// message it has begun): it loses this message and waits for `activated`.
+    fn sit_out(&mut self, i: usize) {
+        let key = self.targets.swap_remove(i);
+        self.state[key] &= !(TARGET | ELIGIBLE);
     }
 }
 
@@ -231,6 +250,26 @@ mod tests {
         d.send(&mut pipes, &mut frame(b"3", false));
         assert_eq!(drain(&mut peers[0]), vec![b"3".to_vec()]);
         assert!(drain(&mut peers[1]).is_empty());
+    }
+
+    #[test]
+    fn a_single_full_target_loses_the_message_and_sits_out() {
+        let (mut pipes, mut d, mut peers) = setup(1, 1);
+        let big = Msg::from_slice(&[7u8; 100]);
+        let keep = big.share();
+        for mut m in [frame(b"1", false), big] {
+            d.add_all();
+            d.send(&mut pipes, &mut m);
+            assert!(m.is_empty());
+        }
+        assert!(!keep.is_shared(), "the lost message's payload is released");
+        d.add_all();
+        assert!(d.targets.is_empty(), "a full pipe is no target");
+        assert_eq!(drain(&mut peers[0]), vec![b"1".to_vec()]);
+        d.activated(0);
+        d.add_all();
+        d.send(&mut pipes, &mut frame(b"3", false));
+        assert_eq!(drain(&mut peers[0]), vec![b"3".to_vec()]);
     }
 
     #[test]
