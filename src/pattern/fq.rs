@@ -82,7 +82,7 @@ impl FairQueue {
                         self.in_msg = Some(key);
                     } else if flags & ROUTING_ID != 0 {
                         // A peer's routing id, for sockets that route by id; skip it.
-                        *out = Msg::new();
+                        out.clear();
                         continue;
                     } else {
                         self.current += 1;

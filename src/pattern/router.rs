@@ -151,7 +151,7 @@ impl Pattern for Router {
             None => {
                 // The routing id frame. Without MORE there is nothing to route: ignore it.
                 if !more {
-                    *msg = Msg::new();
+                    msg.clear();
                     return Ok(());
                 }
                 let target = self.by_id.get(msg.data()).copied();
@@ -163,7 +163,7 @@ impl Pattern for Router {
                     None if self.mandatory => return Err(Error::EHOSTUNREACH),
                     _ => self.out = Some(None),
                 }
-                *msg = Msg::new();
+                msg.clear();
                 Ok(())
             }
             Some(target) => {

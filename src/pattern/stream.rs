@@ -120,7 +120,7 @@ impl Pattern for Stream {
                     Some(&k) => self.out = Some(Some(k)),
                     None => return Err(Error::EHOSTUNREACH),
                 }
-                *msg = Msg::new();
+                msg.clear();
                 Ok(())
             }
             Some(target) => {

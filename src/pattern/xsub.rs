@@ -207,13 +207,13 @@ impl Pattern for XSub {
                         .broadcast(pipes, &subscription_msg(subscribe, topic));
                 }
             }
-            *msg = Msg::new();
+            msg.clear();
         } else if forward || (self.dist.in_msg() && !more) {
             // Inside a multipart message the frame travels as data; a cancel that is not
             // forwarded but ends a message under way still goes, to keep it whole.
             self.send_data(pipes, msg);
         } else {
-            *msg = Msg::new();
+            msg.clear();
         }
         Ok(())
     }
@@ -245,7 +245,7 @@ impl Pattern for XSub {
             if msg.more() {
                 self.fq.skip_rest(pipes);
             }
-            *msg = Msg::new();
+            msg.clear();
         }
     }
 
