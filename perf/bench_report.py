@@ -170,14 +170,16 @@ def off_target(summary):
     throughput at least libzmq's, 1.5x libzmq's for 1-64 B; latency at most libzmq's; peak
     RSS at most libzmq's; instructions per tcp 1 B message at most 0.6x; tcp 1 MiB at least
     0.9x the plain socket pair. Medians, as in the table; the runs show whether a cell is
-    bimodal."""
+    bimodal. A cell where none of our runs finished misses every target."""
     misses = []
     for key, libs in summary:
         kind, pattern, transport, pin, size = key
         ours, ref, plain = libs.get("ours"), libs.get("libzmq"), libs.get("plain")
-        if not ours or ours["median"] is None:
-            continue
         label = cell_label(*key)
+        if not ours or ours["median"] is None:
+            if ours:
+                misses.append((label, "no finished run of ours (%s)" % ours["status"], ""))
+            continue
 
         def runs():
             def one(lib, e):
@@ -205,6 +207,14 @@ def off_target(summary):
                 misses.append((label, "%.2fx the plain socket, target 0.9x"
                                % (ours["median"] / plain["median"]), ""))
     return misses
+
+
+def not_compared(summary):
+    """The cells with a result of ours but none of libzmq's, as (cell, why): the report
+    cannot say whether they are on target, and must not count them as such."""
+    return [(cell_label(*key), libs["libzmq"]["status"]) for key, libs in summary
+            if libs.get("ours") and libs["ours"]["median"] is not None
+            and libs.get("libzmq") and libs["libzmq"]["median"] is None]
 
 
 def render_text(header, table):
@@ -386,6 +396,11 @@ def main(argv):
     print("off the issue's targets (medians): %s" % (len(misses) or "none"))
     for label, what, runs in misses:
         print("  %s: %s%s" % (label, what, " (runs: %s)" % runs if runs else ""))
+    unmatched = not_compared(summary)
+    if unmatched:
+        print("not compared, libzmq finished no run: %d" % len(unmatched))
+        for label, why in unmatched:
+            print("  %s: %s" % (label, why))
     print()
     rtt_note(summary)
     print("ratio = ours / libzmq: above 1 is better for msg/s, below 1 is better for us, Ir, "
