@@ -5,8 +5,8 @@
 //! (`written` by its writer, `read` by its reader). A message becomes visible to the reader
 //! only when its last frame is committed, so multipart messages are atomic. The high-water mark
 //! is `written - read`, where the writer learns `read` only every low-water mark's worth of
-//! messages, as libzmq's does (its reader sends `activate_write` every LWM messages), or at
-//! once when it waits. A side that finds the queue empty (reader) or full (writer) raises a
+//! messages, as libzmq's does (its reader sends `activate_write` every LWM messages), or
+//! when it waits, once the queue is down to the length it waits for. A side that finds the queue empty (reader) or full (writer) raises a
 //! flag; the other side wakes it through its [`PipeListener`] only when it sees that flag, so
 //! the steady state costs one atomic store per message and no syscalls.
 
@@ -50,7 +50,8 @@ struct Half {
     /// time it blocks (at its HWM, or at a limit of its own: `wait_until_queued`).
     lwm: AtomicU64,
     /// The reader publishes `read` every this many messages (the LWM of the writer's HWM),
-    /// and at once when it finds the queue empty or the writer waiting.
+    /// when it finds the queue empty, and when the writer waits and the queue is down to
+    /// `lwm`.
     publish_every: AtomicU64,
     /// The writer will write no more; the reader sees "closed" once it has drained the queue.
     closed: AtomicBool,
@@ -244,7 +245,7 @@ impl PipeEnd {
 
     /// Whole messages the peer has read of those this end wrote, as it last published: up
     /// to `publish_every` short while it is reading, exact once it has found the queue
-    /// empty or seen this end waiting (`wait_until_queued`).
+    /// empty or brought it down to what this end waits for (`wait_until_queued`).
     pub fn read_by_peer(&self) -> u64 {
         self.out().read.load(Ordering::Acquire)
     }
@@ -387,20 +388,31 @@ impl PipeEnd {
     }
 
     /// After a frame is taken: the message count, published every `publish_every` messages,
-    /// or at once to a writer that waits for room.
+    /// or to a writer that waits for room as soon as the queue is down to its low-water mark.
     #[inline(always)]
     fn count_frame(&mut self, more: bool) {
-        let inp = &self.shared.halves[(self.side & 1) ^ 1];
         self.in_read_msg = more;
         if !self.in_read_msg {
             self.read += 1;
-            // A stale `writer_blocked` only delays the publication: the flag is seen at a
-            // later message, or by `publish_read`'s own load (at the interval, or when the
-            // queue is found empty).
-            if self.read >= self.next_publish.get() || inp.writer_blocked.load(Ordering::Relaxed) {
+            if self.read >= self.next_publish.get() || self.writer_waits_for_this() {
                 self.publish_read();
             }
         }
+    }
+
+    /// True when the writer waits for room (`block`) and the queue may be down to the length
+    /// it waits for. Until then a publication would neither wake it nor be read by it, and
+    /// would cost a store to a line the writer reads. `seen_written` is at most the writer's
+    /// count, so the length it gives is at most the real one: never too late, and
+    /// `publish_read` checks the real one. A stale `writer_blocked` only delays the
+    /// publication: the flag is seen at a later message, or by `publish_read`'s own load (at
+    /// the interval, or when the queue is found empty).
+    #[inline(always)]
+    fn writer_waits_for_this(&self) -> bool {
+        let inp = &self.shared.halves[(self.side & 1) ^ 1];
+        // Acquire: the writer stores `lwm` before raising the flag.
+        inp.writer_blocked.load(Ordering::Acquire)
+            && self.seen_written.get().saturating_sub(self.read) <= inp.lwm.load(Ordering::Relaxed)
     }
 
     /// Tells the writer how many messages this end has read, and wakes it if it waits for
@@ -610,9 +622,14 @@ mod tests {
         assert!(a.wait_until_queued(3));
         assert_eq!(a.written_count(), 10);
         read_n(&mut b, 6);
-        assert_eq!(a.read_by_peer(), 6);
+        assert_eq!(
+            a.read_by_peer(),
+            0,
+            "4 queued: the reader publishes only once the queue is down to 3"
+        );
         assert!(ev.0.lock().is_empty(), "4 queued");
         b.read().unwrap();
+        assert_eq!(a.read_by_peer(), 7);
         assert_eq!(*ev.0.lock(), vec![(1, PipeEvent::Writable)]);
         // Blocking at the HWM afterwards wakes at the HWM's own low-water mark again.
         let (mut a, mut b) = pipe_pair(4, 0);
