@@ -396,9 +396,10 @@ run_test() {
     local lcpu="" rcpu="" lwrap="" rwrap="" ep pa lpid rc res resfile="" regex
     rm -f "$lrss" "$rrss"
     case $pin in same) lcpu=0 rcpu=0 ;; split) lcpu=0 rcpu=1 ;; esac
-    # Under valgrind the receiver drains what is in flight far more slowly.
-    AW_STALL=$STALL
-    if [ -n "$wrap" ]; then lwrap=$wrap.l rwrap=$wrap.r AW_STALL=$((STALL * 6)); fi
+    # What is in flight when the sender finishes (kernel buffers can hold a whole run of
+    # small messages) grows with --scale, and drains far more slowly under valgrind.
+    AW_STALL=$(awk -v s="$STALL" -v f="$SCALE" 'BEGIN { v = s * (f > 1 ? f : 1); print int(v + 0.999) }')
+    if [ -n "$wrap" ]; then lwrap=$wrap.l rwrap=$wrap.r AW_STALL=$((AW_STALL * 6)); fi
     pa=$pattern
     R_STATUS=ok R_VALUE="" R_RSS="" R_DETAIL="" R_RTT=""
     if [ "$pin" = free ] && [ "$kind" != plain ] && [ -z "$wrap" ]; then

@@ -5,10 +5,11 @@
 //! (`written` by its writer, `read` by its reader). A message becomes visible to the reader
 //! only when its last frame is committed, so multipart messages are atomic. The high-water mark
 //! is `written - read`, where the writer learns `read` only every low-water mark's worth of
-//! messages, as libzmq's does (its reader sends `activate_write` every LWM messages), or
-//! when it waits, once the queue is down to the length it waits for. A side that finds the queue empty (reader) or full (writer) raises a
-//! flag; the other side wakes it through its [`PipeListener`] only when it sees that flag, so
-//! the steady state costs one atomic store per message and no syscalls.
+//! messages, as libzmq's does (its reader sends `activate_write` every LWM messages), or,
+//! when it waits, once the queue is down to the length it waits for. A side that finds the
+//! queue empty (reader) or full (writer) raises a flag; the other side wakes it through its
+//! [`PipeListener`] only when it sees that flag, so the steady state costs one atomic store
+//! per message and no syscalls.
 
 use super::msg::Msg;
 use super::spsc::Spsc;
@@ -388,7 +389,8 @@ impl PipeEnd {
     }
 
     /// After a frame is taken: the message count, published every `publish_every` messages,
-    /// or to a writer that waits for room as soon as the queue is down to its low-water mark.
+    /// or to a writer that waits for room as soon as the queue is down to the length it
+    /// waits for.
     #[inline(always)]
     fn count_frame(&mut self, more: bool) {
         self.in_read_msg = more;
