@@ -37,16 +37,18 @@ struct Stats {
     bytes_out: u64,
 }
 
-/// Moves one whole message from `from` to `to` (and a copy to `capture`).
+/// Moves one whole message from `from` to `to` (and a copy to `capture`), frame by frame
+/// through `m`, which a send leaves empty for the next.
 unsafe fn forward(
     from: *mut c_void,
     to: *mut c_void,
     capture: *mut c_void,
+    m: &mut Msg,
     from_stats: &mut Stats,
     to_stats: &mut Stats,
 ) -> Result<()> {
     loop {
-        let mut m = Socket::from_ptr(from)?.recv(ZMQ_DONTWAIT)?;
+        Socket::from_ptr(from)?.recv_into(m, ZMQ_DONTWAIT)?;
         let more = m.more();
         let len = m.len() as u64;
         // As libzmq 4.3.5, the counters count frames, not whole messages.
@@ -56,7 +58,7 @@ unsafe fn forward(
             let mut c = m.share();
             Socket::from_ptr(capture)?.send(&mut c, if more { ZMQ_SNDMORE } else { 0 })?;
         }
-        Socket::from_ptr(to)?.send(&mut m, if more { ZMQ_SNDMORE } else { 0 })?;
+        Socket::from_ptr(to)?.send(m, if more { ZMQ_SNDMORE } else { 0 })?;
         to_stats.msgs_out += 1;
         to_stats.bytes_out += len;
         if !more {
@@ -74,8 +76,9 @@ unsafe fn forward_batch(
     to_stats: &mut Stats,
 ) -> Result<()> {
     const BATCH: usize = 1000;
+    let mut m = Msg::new();
     for _ in 0..BATCH {
-        match forward(from, to, capture, from_stats, to_stats) {
+        match forward(from, to, capture, &mut m, from_stats, to_stats) {
             Ok(()) => {}
             Err(Error::EAGAIN) => return Ok(()),
             Err(e) => return Err(e),
