@@ -1,7 +1,9 @@
 //! Distribution: fan each message out to a set of pipes chosen at its first frame (PUB/XPUB:
 //! the subscribers whose topics match; XSUB: everyone) and kept for its remaining frames. A
 //! pipe found at its HWM misses the message and sits out until it is writable again; nothing
-//! ever blocks. Choosing and sending allocate nothing: the target list is reused.
+//! ever blocks. Choosing and sending allocate nothing: the target list is reused. A message
+//! for every pipe ([`Distributor::target_all`]) keeps the targets of the one before it when
+//! no pipe has come or become writable since: the list is still every pipe with room.
 
 use crate::core::msg::Msg;
 use crate::core::pipes::Pipes;
@@ -21,6 +23,10 @@ pub struct Distributor {
     targets: Vec<usize>,
     /// A frame with MORE was sent: the targets are fixed until the last frame.
     in_msg: bool,
+    /// `targets` are every attached pipe with room, as `target_all` chose them: kept after
+    /// the last frame for the next message. A pipe that sits out or terminates leaves the
+    /// list and stays right; one that attaches or has room again clears this.
+    all: bool,
 }
 
 impl Distributor {
@@ -32,13 +38,21 @@ impl Distributor {
             self.pipes.push(key);
         }
         self.state[key] = ATTACHED | ELIGIBLE;
+        self.all = false;
+    }
+
+    /// The number of attached pipes.
+    #[inline]
+    pub fn attached(&self) -> usize {
+        self.pipes.len()
     }
 
     /// The pipe has room again.
     pub fn activated(&mut self, key: usize) {
         if let Some(s) = self.state.get_mut(key) {
-            if *s & ATTACHED != 0 {
+            if *s & ATTACHED != 0 && *s & ELIGIBLE == 0 {
                 *s |= ELIGIBLE;
+                self.all = false;
             }
         }
     }
@@ -73,6 +87,7 @@ impl Distributor {
             self.state[k] &= !TARGET;
         }
         self.targets.clear();
+        self.all = false;
     }
 
     /// Makes `key` a target of the message being chosen (once, however often it is added),
@@ -87,11 +102,18 @@ impl Distributor {
         }
     }
 
-    /// Makes every pipe with room a target.
-    pub fn add_all(&mut self) {
+    /// Makes every pipe with room a target, and nothing else: the targets of the message
+    /// before if it went to every pipe too and no pipe has come or has room again since.
+    #[inline]
+    pub fn target_all(&mut self) {
+        if self.all {
+            return;
+        }
+        self.clear();
         for i in 0..self.pipes.len() {
             self.add(self.pipes[i]);
         }
+        self.all = true;
     }
 
     /// Swaps targets and non-targets among the pipes with room (ZMQ_INVERT_MATCHING).
@@ -151,7 +173,7 @@ impl Distributor {
             self.send_shared(pipes, msg);
         }
         self.in_msg = more;
-        if !more {
+        if !more && !self.all {
             self.clear();
         }
     }
@@ -237,15 +259,15 @@ mod tests {
     fn full_pipe_misses_message_until_activated() {
         let (mut pipes, mut d, mut peers) = setup(2, 1);
         for s in [&b"1"[..], b"2"] {
-            d.add_all();
+            d.target_all();
             d.send(&mut pipes, &mut frame(s, false));
         }
         assert_eq!(drain(&mut peers[0]), vec![b"1".to_vec()]);
         assert_eq!(drain(&mut peers[1]), vec![b"1".to_vec()]);
-        d.add_all();
+        d.target_all();
         assert!(d.targets.is_empty(), "full pipes are not targets");
         d.activated(0);
-        d.add_all();
+        d.target_all();
         assert!(d.targets_have_room(&pipes));
         d.send(&mut pipes, &mut frame(b"3", false));
         assert_eq!(drain(&mut peers[0]), vec![b"3".to_vec()]);
@@ -258,16 +280,16 @@ mod tests {
         let big = Msg::from_slice(&[7u8; 100]);
         let keep = big.share();
         for mut m in [frame(b"1", false), big] {
-            d.add_all();
+            d.target_all();
             d.send(&mut pipes, &mut m);
             assert!(m.is_empty());
         }
         assert!(!keep.is_shared(), "the lost message's payload is released");
-        d.add_all();
+        d.target_all();
         assert!(d.targets.is_empty(), "a full pipe is no target");
         assert_eq!(drain(&mut peers[0]), vec![b"1".to_vec()]);
         d.activated(0);
-        d.add_all();
+        d.target_all();
         d.send(&mut pipes, &mut frame(b"3", false));
         assert_eq!(drain(&mut peers[0]), vec![b"3".to_vec()]);
     }
@@ -275,7 +297,7 @@ mod tests {
     #[test]
     fn nodrop_check_sees_full_targets() {
         let (mut pipes, mut d, _peers) = setup(1, 1);
-        d.add_all();
+        d.target_all();
         d.send(&mut pipes, &mut frame(b"1", false));
         d.add(0);
         // Still eligible (no write failed yet), but full.
@@ -285,14 +307,14 @@ mod tests {
     #[test]
     fn pipe_attached_mid_message_waits_for_next() {
         let (mut pipes, mut d, mut peers) = setup(1, 0);
-        d.add_all();
+        d.target_all();
         d.send(&mut pipes, &mut frame(b"head", true));
         let (ours, mut late) = pipe_pair(0, 0);
         let k = pipes.insert(ours, "test".into());
         d.attach(k);
         d.send(&mut pipes, &mut frame(b"tail", false));
         assert!(drain(&mut late).is_empty());
-        d.add_all();
+        d.target_all();
         d.send(&mut pipes, &mut frame(b"next", false));
         assert_eq!(drain(&mut late), vec![b"next".to_vec()]);
         assert_eq!(drain(&mut peers[0]).len(), 3);
@@ -301,7 +323,7 @@ mod tests {
     #[test]
     fn terminated_target_gets_no_more_frames() {
         let (mut pipes, mut d, mut peers) = setup(2, 0);
-        d.add_all();
+        d.target_all();
         d.send(&mut pipes, &mut frame(b"head", true));
         d.terminated(0);
         pipes.remove(0);
@@ -331,7 +353,7 @@ mod tests {
     #[test]
     fn broadcast_ignores_hwm() {
         let (mut pipes, mut d, mut peers) = setup(2, 1);
-        d.add_all();
+        d.target_all();
         d.send(&mut pipes, &mut frame(b"fill", false));
         d.broadcast(&mut pipes, &frame(b"sub", false));
         for p in peers.iter_mut() {
@@ -346,5 +368,51 @@ mod tests {
         d.send(&mut pipes, &mut m);
         assert!(m.is_empty());
         assert!(drain(&mut peers[0]).is_empty());
+    }
+
+    #[test]
+    fn targets_for_all_are_kept_and_follow_pipe_changes() {
+        let (mut pipes, mut d, mut peers) = setup(2, 1);
+        let send = |d: &mut Distributor, pipes: &mut Pipes, s: &[u8]| {
+            d.target_all();
+            d.send(pipes, &mut frame(s, false));
+        };
+        send(&mut d, &mut pipes, b"a");
+        assert_eq!(drain(&mut peers[0]), vec![b"a".to_vec()]);
+        // Pipe 1 is full: it sits out of the kept list, and stays out once drained.
+        send(&mut d, &mut pipes, b"b");
+        assert_eq!(drain(&mut peers[0]), vec![b"b".to_vec()]);
+        assert_eq!(drain(&mut peers[1]), vec![b"a".to_vec()]);
+        send(&mut d, &mut pipes, b"c");
+        assert_eq!(drain(&mut peers[0]), vec![b"c".to_vec()]);
+        assert!(drain(&mut peers[1]).is_empty());
+        // Room again: back in, once.
+        d.activated(1);
+        send(&mut d, &mut pipes, b"d");
+        assert_eq!(drain(&mut peers[0]), vec![b"d".to_vec()]);
+        assert_eq!(drain(&mut peers[1]), vec![b"d".to_vec()]);
+        // A new pipe joins at the next message.
+        let (ours, mut theirs) = pipe_pair(1, 0);
+        let k = pipes.insert(ours, "test".into());
+        d.attach(k);
+        send(&mut d, &mut pipes, b"e");
+        for p in peers.iter_mut().chain([&mut theirs]) {
+            assert_eq!(drain(p), vec![b"e".to_vec()]);
+        }
+        // A terminated pipe leaves.
+        d.terminated(0);
+        send(&mut d, &mut pipes, b"f");
+        assert!(drain(&mut peers[0]).is_empty());
+        assert_eq!(drain(&mut peers[1]), vec![b"f".to_vec()]);
+        assert_eq!(drain(&mut theirs), vec![b"f".to_vec()]);
+        // Choosing targets one by one forgets the kept list.
+        d.clear();
+        d.add(1);
+        d.send(&mut pipes, &mut frame(b"g", false));
+        assert_eq!(drain(&mut peers[1]), vec![b"g".to_vec()]);
+        assert!(drain(&mut theirs).is_empty());
+        send(&mut d, &mut pipes, b"h");
+        assert_eq!(drain(&mut peers[1]), vec![b"h".to_vec()]);
+        assert_eq!(drain(&mut theirs), vec![b"h".to_vec()]);
     }
 }

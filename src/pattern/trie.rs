@@ -401,6 +401,12 @@ impl Subscribers {
         })
     }
 
+    /// The number of pipes subscribed to the empty topic, which matches every message.
+    #[inline]
+    pub fn to_everything(&self) -> usize {
+        self.trie.root.value.0.len()
+    }
+
     /// True if pipe `key` is subscribed to `topic`.
     pub fn contains(&self, topic: &[u8], key: usize) -> bool {
         self.trie.get(topic).is_some_and(|s| s.contains(key))

@@ -168,6 +168,14 @@ impl XPub {
 
     /// Chooses the pipes the message starting with `first_frame` goes to.
     fn choose_targets(&mut self, first_frame: &[u8]) {
+        let manual_last_value = self.manual && self.last_value && self.last_pipe.is_some();
+        if !self.invert && !manual_last_value && self.subs.to_everything() == self.dist.attached() {
+            // Every pipe is subscribed to everything (every subscriber is an attached pipe),
+            // so the message goes to every pipe with room whatever its topic; the distributor
+            // keeps that list from one message to the next.
+            self.dist.target_all();
+            return;
+        }
         self.dist.clear();
         let dist = &mut self.dist;
         match self.last_pipe {
@@ -399,6 +407,53 @@ pub(crate) mod tests {
             recv_all(&mut x, &mut pipes),
             vec![b"\x01news".to_vec(), vec![1]]
         );
+    }
+
+    #[test]
+    fn everything_subscribers_and_topic_subscribers_mix() {
+        let mut x = XPub::default();
+        let mut pipes = Pipes::default();
+        let mut peers = connect(&mut x, &mut pipes, 2, 0);
+        let send = |x: &mut XPub, pipes: &mut Pipes, s: &[u8]| {
+            x.send(pipes, &mut frame(s, false)).unwrap();
+        };
+        for (k, p) in peers.iter_mut() {
+            p.write(flagged(SUBSCRIBE, b""));
+            x.read_activated(&mut pipes, *k);
+        }
+        send(&mut x, &mut pipes, b"x");
+        // A third pipe, subscribed to "a" only: the others still get everything, it gets "a".
+        peers.extend(connect(&mut x, &mut pipes, 1, 0));
+        send(&mut x, &mut pipes, b"before its subscription");
+        peers[2].1.write(flagged(SUBSCRIBE, b"a"));
+        x.read_activated(&mut pipes, peers[2].0);
+        send(&mut x, &mut pipes, b"b");
+        send(&mut x, &mut pipes, b"a1");
+        let got: Vec<_> = peers.iter_mut().map(|(_, p)| drain(p)).collect();
+        let all = vec![
+            b"x".to_vec(),
+            b"before its subscription".to_vec(),
+            b"b".to_vec(),
+            b"a1".to_vec(),
+        ];
+        assert_eq!(got, vec![all.clone(), all, vec![b"a1".to_vec()]]);
+        // It subscribes to everything too; then the first cancels everything.
+        peers[2].1.write(flagged(SUBSCRIBE, b""));
+        x.read_activated(&mut pipes, peers[2].0);
+        send(&mut x, &mut pipes, b"c");
+        peers[0].1.write(flagged(CANCEL, b""));
+        x.read_activated(&mut pipes, peers[0].0);
+        send(&mut x, &mut pipes, b"d");
+        let got: Vec<_> = peers.iter_mut().map(|(_, p)| drain(p)).collect();
+        let cd = vec![b"c".to_vec(), b"d".to_vec()];
+        assert_eq!(got, vec![vec![b"c".to_vec()], cd.clone(), cd]);
+        // A pipe that goes leaves the subscribers and the targets alike.
+        let gone = peers.remove(1).0;
+        pipes.remove(gone);
+        x.terminated(&mut pipes, gone);
+        send(&mut x, &mut pipes, b"e");
+        let got: Vec<_> = peers.iter_mut().map(|(_, p)| drain(p)).collect();
+        assert_eq!(got, vec![vec![], vec![b"e".to_vec()]]);
     }
 
     #[test]

@@ -129,7 +129,7 @@ impl XSub {
     /// Sends a data frame (or a subscription inside a multipart message) to every pipe.
     fn send_data(&mut self, pipes: &mut Pipes, msg: &mut Msg) {
         if !self.dist.in_msg() {
-            self.dist.add_all();
+            self.dist.target_all();
         }
         self.dist.send(pipes, msg);
         if !self.dist.in_msg() && !self.replay.is_empty() {
