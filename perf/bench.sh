@@ -151,8 +151,13 @@ setup() {
         fi
     fi
     if [ ${#need[@]} -gt 0 ] || [ ${#opt[@]} -gt 0 ]; then
-        say "installing: ${need[*]} ${opt[*]}"
-        apt_install "${need[@]}" "${opt[@]}" || warn "apt-get install failed or not allowed (see $OUT/logs/apt.log)"
+        if [ "$INSTALL" = 1 ]; then
+            say "installing: ${need[*]} ${opt[*]}"
+            apt_install "${need[@]}" "${opt[@]}" \
+                || warn "apt-get install failed or not allowed (see $OUT/logs/apt.log)"
+        else
+            warn "not installed (--no-install): ${need[*]} ${opt[*]}"
+        fi
     fi
     local m
     for m in cmake pkg-config cc timeout; do
