@@ -38,7 +38,14 @@ suite "interop + preload" env ZMQ_UNDER_TEST_PREFIX="$PWD/$BUILD/install" bash t
 suite "perf smoke" bash perf/bench.sh --quick --no-install --build-dir "$BUILD"
 # The unsafe core under Miri and the threads under ThreadSanitizer need a nightly toolchain
 # (about 10 minutes); without one, or with ZMQ_SKIP_NIGHTLY=1, the suite says it was skipped.
+# A nightly toolchain without Miri gets the components added (a fresh machine has nightly
+# but not its miri and rust-src).
 skipped=0
+if [ "${ZMQ_SKIP_NIGHTLY:-0}" != 1 ] && ! cargo +nightly miri --version >/dev/null 2>&1 \
+        && cargo +nightly --version >/dev/null 2>&1; then
+    timeout 600 rustup component add miri rust-src --toolchain nightly >/dev/null 2>&1 \
+        || echo "tests: could not add miri to the nightly toolchain"
+fi
 if [ "${ZMQ_SKIP_NIGHTLY:-0}" != 1 ] && cargo +nightly miri --version >/dev/null 2>&1; then
     suite "miri + tsan" bash tests/nightly.sh
 else
