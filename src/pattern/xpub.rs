@@ -168,8 +168,9 @@ impl XPub {
 
     /// Chooses the pipes the message starting with `first_frame` goes to.
     fn choose_targets(&mut self, first_frame: &[u8]) {
-        let manual_last_value = self.manual && self.last_value && self.last_pipe.is_some();
-        if !self.invert && !manual_last_value && self.subs.to_everything() == self.dist.attached() {
+        // MANUAL_LAST_VALUE: the message goes only to the pipe whose subscription came last.
+        let only_to = self.last_pipe.filter(|_| self.manual && self.last_value);
+        if !self.invert && only_to.is_none() && self.subs.to_everything() == self.dist.attached() {
             // Every pipe is subscribed to everything (every subscriber is an attached pipe),
             // so the message goes to every pipe with room whatever its topic; the distributor
             // keeps that list from one message to the next.
@@ -178,8 +179,8 @@ impl XPub {
         }
         self.dist.clear();
         let dist = &mut self.dist;
-        match self.last_pipe {
-            Some(last) if self.manual && self.last_value => {
+        match only_to {
+            Some(last) => {
                 self.subs.for_each_match(first_frame, |k| {
                     if k == last {
                         dist.add(k)
@@ -187,7 +188,7 @@ impl XPub {
                 });
                 self.last_pipe = None;
             }
-            _ => self.subs.for_each_match(first_frame, |k| dist.add(k)),
+            None => self.subs.for_each_match(first_frame, |k| dist.add(k)),
         }
         if self.invert {
             self.dist.invert();
