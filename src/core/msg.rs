@@ -413,6 +413,19 @@ impl Msg {
         Payload::try_zeroed(size).map(Msg::shared)
     }
 
+    /// Before the message goes to the kernel: if it holds a large block of our own, maps the
+    /// block's pages that were never touched, on this thread (see `pool::map_for_reading`).
+    /// Small and user-supplied payloads are left alone.
+    #[inline]
+    pub fn map_for_kernel(&self) {
+        if let Data::Shared(p) = &self.data {
+            if p.kind() == Kind::Block && p.len() >= pool::MAP_MIN {
+                // SAFETY: the payload's bytes lie in its block, which is mapped while `p` lives.
+                unsafe { pool::map_for_reading(p.ptr(), p.len()) };
+            }
+        }
+    }
+
     /// A message holding a copy of `bytes`.
     #[inline]
     pub fn from_slice(bytes: &[u8]) -> Msg {

@@ -114,6 +114,9 @@ pub struct PipeEnd {
     closed: bool,
     /// ZMQ_CONFLATE on the reading side: only the newest whole message is delivered.
     conflate: bool,
+    /// What this end writes goes to the kernel (the peer is a session), so large payloads
+    /// have their pages mapped first (`Msg::map_for_kernel`).
+    to_kernel: bool,
 }
 
 /// The low-water mark for a high-water mark: half of it, rounded up (libzmq 4.3's
@@ -155,6 +158,7 @@ pub fn pipe_pair(hwm_ab: u64, hwm_ba: u64) -> (PipeEnd, PipeEnd) {
         in_write_msg: false,
         closed: false,
         conflate: false,
+        to_kernel: false,
     };
     shared.halves[0]
         .publish_every
@@ -279,6 +283,9 @@ impl PipeEnd {
     /// once.
     #[inline]
     pub fn write_deferred(&mut self, msg: Msg) {
+        if self.to_kernel {
+            msg.map_for_kernel();
+        }
         let more = msg.more();
         // SAFETY: this end is the half's only writer (one PipeEnd per side, used through &mut).
         unsafe { self.out().queue.push(msg) };
@@ -331,6 +338,12 @@ impl PipeEnd {
             self.publish_read();
         }
         false
+    }
+
+    /// Marks what this end writes as bound for the kernel: its writer (the socket) maps the
+    /// pages of a large payload before the peer (an I/O thread's session) copies from them.
+    pub fn set_to_kernel(&mut self) {
+        self.to_kernel = true;
     }
 
     /// ZMQ_CONFLATE: `read` skips to the newest whole message, dropping older ones.
@@ -520,6 +533,39 @@ mod tests {
         for _ in 0..n {
             p.read().unwrap();
         }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "the kernel's page tables (mincore, madvise)")]
+    fn a_pipe_to_the_kernel_maps_large_payloads_before_they_are_queued() {
+        // 40 MiB is above the pool's classes and glibc's mmap threshold: a fresh mapping,
+        // never touched but for the header in its first page.
+        const LEN: usize = 40 << 20;
+        let sent = |to_kernel: bool| {
+            let (mut a, mut b) = pipe_pair(0, 0);
+            if to_kernel {
+                a.set_to_kernel();
+            }
+            // SAFETY: the bytes are never read, only their pages looked at.
+            let m = unsafe { Msg::with_size_uninit(LEN) }.unwrap();
+            a.write(m);
+            let mut m = b.read().unwrap();
+            crate::core::pool::mapped_pages(m.data_ptr(), LEN)
+        };
+        let (mapped, pages) = sent(false);
+        assert!(
+            mapped <= 2,
+            "{mapped} of {pages} pages mapped without the flag"
+        );
+        let (mapped, pages) = sent(true);
+        assert_eq!(mapped, pages);
+        // Small payloads and inline ones pass untouched.
+        let (mut a, mut b) = pipe_pair(0, 0);
+        a.set_to_kernel();
+        a.write(Msg::from_slice(&[1; 5000]));
+        a.write(Msg::from_slice(b"x"));
+        assert_eq!(b.read().unwrap().data(), &[1; 5000][..]);
+        assert_eq!(b.read().unwrap().data(), b"x");
     }
 
     fn frame(s: &[u8], more: bool) -> Msg {

@@ -143,6 +143,93 @@ pub unsafe fn free(block: NonNull<u8>, size: usize) {
     }
 }
 
+/// Payloads from this size on are checked by [`map_for_reading`] before they go to the kernel.
+pub const MAP_MIN: usize = 256 << 10;
+
+/// Maps every page of `[ptr, ptr + len)` that is not mapped yet, for reading, in one call per
+/// run of such pages (`MADV_POPULATE_READ`: pages never written get the kernel's shared zero
+/// page, so nothing becomes resident that was not).
+///
+/// A payload the application sized but never wrote (`zmq_msg_init_size` and send, as
+/// libzmq's `remote_thr` does) is otherwise faulted in page by page under the I/O thread's
+/// copy into the socket: 256 traps per MiB, which cost that thread about as much as the copy
+/// itself. Called on the sending thread, this moves the mapping off the I/O thread and does it
+/// without the traps. A payload that was written costs one `mincore` per 4 MiB and nothing
+/// else. Errors (a kernel before 5.14 has no `MADV_POPULATE_READ`) are ignored: the kernel's
+/// copy then faults the pages in as before.
+///
+/// # Safety
+/// `ptr .. ptr + len` must lie in memory this process has mapped (a block of ours).
+#[cold]
+#[inline(never)]
+pub unsafe fn map_for_reading(ptr: *const u8, len: usize) {
+    const CHUNK: usize = 1024; // pages looked at per mincore call
+    let page = page_size();
+    let start = ptr as usize & !(page - 1);
+    let end = (ptr as usize + len).div_ceil(page) * page;
+    let mut resident = [0u8; CHUNK];
+    let mut at = start;
+    while at < end {
+        let pages = ((end - at) / page).min(CHUNK);
+        // SAFETY: `at` is page-aligned and the `pages` pages from it hold bytes of the caller's
+        // block, so they are mapped; `resident` has room for one byte per page.
+        if libc::mincore(at as *mut libc::c_void, pages * page, resident.as_mut_ptr()) != 0 {
+            return;
+        }
+        let mut i = 0;
+        while i < pages {
+            if resident[i] & 1 != 0 {
+                i += 1;
+                continue;
+            }
+            let run = resident[i..pages]
+                .iter()
+                .take_while(|r| *r & 1 == 0)
+                .count();
+            // SAFETY: as above; populating for reading changes no byte of the range.
+            if libc::madvise(
+                (at + i * page) as *mut libc::c_void,
+                run * page,
+                libc::MADV_POPULATE_READ,
+            ) != 0
+            {
+                return;
+            }
+            i += run;
+        }
+        at += pages * page;
+    }
+}
+
+fn page_size() -> usize {
+    static PAGE: AtomicUsize = AtomicUsize::new(0);
+    match PAGE.load(Ordering::Relaxed) {
+        0 => {
+            // SAFETY: sysconf has no preconditions.
+            let p = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+                p if p > 0 && (p as usize).is_power_of_two() => p as usize,
+                _ => 4096,
+            };
+            PAGE.store(p, Ordering::Relaxed);
+            p
+        }
+        p => p,
+    }
+}
+
+/// How many of the pages holding `[ptr, ptr + len)` are mapped, and how many there are.
+#[cfg(test)]
+pub fn mapped_pages(ptr: *const u8, len: usize) -> (usize, usize) {
+    let page = page_size();
+    let start = ptr as usize & !(page - 1);
+    let pages = (ptr as usize + len).div_ceil(page) - start / page;
+    let mut v = vec![0u8; pages];
+    // SAFETY: the caller's range is mapped; `v` has a byte per page.
+    let r = unsafe { libc::mincore(start as *mut libc::c_void, pages * page, v.as_mut_ptr()) };
+    assert_eq!(r, 0, "mincore");
+    (v.iter().filter(|r| *r & 1 != 0).count(), pages)
+}
+
 /// Bytes currently cached.
 #[cfg(test)]
 fn cached() -> usize {
@@ -152,6 +239,46 @@ fn cached() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[cfg_attr(miri, ignore = "the kernel's page tables (mincore, madvise)")]
+    fn mapping_for_reading_maps_only_the_range_and_keeps_its_bytes() {
+        let page = page_size();
+        let len = 64 * page;
+        // SAFETY: a private anonymous mapping of our own, unmapped at the end.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        let base = base.cast::<u8>();
+        assert_eq!(mapped_pages(base, len), (0, 64));
+        // SAFETY: all within the mapping above.
+        unsafe {
+            // Pages 10 and 20 written before, the rest never touched.
+            base.add(10 * page + 5).write(7);
+            base.add(20 * page).write(9);
+            // From 100 bytes into page 8 to 10 bytes into page 40: pages 8..=40.
+            map_for_reading(base.add(8 * page + 100), 32 * page - 90);
+            assert_eq!(mapped_pages(base.add(8 * page), 33 * page), (33, 33));
+            assert_eq!(mapped_pages(base, 8 * page), (0, 8));
+            assert_eq!(mapped_pages(base.add(41 * page), 23 * page), (0, 23));
+            let bytes = std::slice::from_raw_parts(base, len);
+            assert_eq!(bytes[10 * page + 5], 7);
+            assert_eq!(bytes[20 * page], 9);
+            assert_eq!(bytes.iter().map(|b| *b as usize).sum::<usize>(), 16);
+            // Still writable, and writes land.
+            base.add(30 * page + 1).write(3);
+            assert_eq!(*base.add(30 * page + 1), 3);
+            assert_eq!(libc::munmap(base.cast(), len), 0);
+        }
+    }
 
     #[test]
     fn classes_cover_their_sizes_with_at_most_a_quarter_of_slack() {

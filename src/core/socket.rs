@@ -492,7 +492,8 @@ impl Socket {
                 let pipe = if self.options.immediate == 0
                     && self.options.socket_type != pattern::ZMQ_STREAM
                 {
-                    let (ours, theirs) = pipe_pair(self.out_hwm(), self.in_hwm());
+                    let (mut ours, theirs) = pipe_pair(self.out_hwm(), self.in_hwm());
+                    ours.set_to_kernel();
                     self.attach(ours, uri_arc.clone(), assigned);
                     Some(theirs)
                 } else {

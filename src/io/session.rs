@@ -413,8 +413,9 @@ impl Session {
                 return;
             }
             // Socket end: out = socket -> peer (SNDHWM), in = peer -> socket (RCVHWM).
-            let (sock_end, mut ours) =
+            let (mut sock_end, mut ours) =
                 pipe_pair(opts.sndhwm.max(0) as u64, opts.rcvhwm.max(0) as u64);
+            sock_end.set_to_kernel();
             ours.set_listener(io.pipe_listener.clone(), io.token);
             if self.conflates() {
                 ours.set_conflate(true);
