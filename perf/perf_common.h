@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /*  The patterns a tool can be asked to use. */
 enum perf_pattern
@@ -149,6 +150,23 @@ static inline void perf_send_messages (void *s_, size_t size_, long count_)
         /*  zmq_msg_send took the content; closing the now empty message is a no-op. */
         perf_check (zmq_msg_close (&msg), "zmq_msg_close");
     }
+}
+
+/*  With ZMQ_PERF_HOLD=<path> in the environment, waits (at most 60 s) until <path> exists.
+    remote_thr calls it between its last send and zmq_close, so that its connection stays up
+    until the bench has seen local_thr finish: libzmq 4.3.x drops what is still in the kernel
+    when an ipc peer closes while the receiver sits at its HWM, and its local_thr then waits
+    forever. It changes no measurement: local_thr times first message to last. Without the
+    variable the tool closes at once, as libzmq's does. */
+static inline void perf_hold (void)
+{
+    const char *path = getenv ("ZMQ_PERF_HOLD");
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    int i;
+    if (!path || !*path)
+        return;
+    for (i = 0; i < 6000 && access (path, F_OK) != 0; i++)
+        nanosleep (&tick, NULL);
 }
 
 /*  Receives one message into MSG and checks its size. */

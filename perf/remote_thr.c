@@ -3,7 +3,8 @@
     Sending end of the throughput test: connects a PUSH (or, with "pubsub", an XPUB with
     XPUB_NODROP that first waits for the subscription) and sends <message-count> messages of
     <message-size> bytes, each from a fresh zmq_msg_init_size, then closes with the default
-    linger so that every message is delivered before it exits. Prints nothing. */
+    linger so that every message is delivered before it exits. Prints nothing. With
+    ZMQ_PERF_HOLD=<path> it waits for <path> to exist before it closes (perf_common.h). */
 
 #include "perf_common.h"
 
@@ -37,6 +38,7 @@ int main (int argc, char *argv[])
         perf_wait_subscription (s);
 
     perf_send_messages (s, message_size, message_count);
+    perf_hold ();
 
     perf_check (zmq_close (s), "zmq_close");
     perf_check (zmq_ctx_term (ctx), "zmq_ctx_term");
