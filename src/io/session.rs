@@ -293,9 +293,9 @@ impl Session {
                 return;
             }
             let Some(c) = &mut self.conn else { return };
-            let buf = c.codec.read_buffer();
-            let want = buf.len();
-            let n = match c.stream.read(buf) {
+            let (first, second) = c.codec.read_buffers();
+            let want = first.len() + second.len();
+            let n = match c.stream.read_two(first, second) {
                 Ok(0) => return self.fail(io),
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,

@@ -58,10 +58,12 @@ impl Wire {
         }
     }
 
-    pub fn read_buffer(&mut self) -> &mut [u8] {
+    /// Where the next read goes: the first slice, then the second (see
+    /// `Codec::read_buffers`; a raw connection reads into its buffer alone).
+    pub fn read_buffers(&mut self) -> (&mut [u8], &mut [u8]) {
         match self {
-            Wire::Zmtp(c) => c.read_buffer(),
-            Wire::Raw(r) => &mut r.inbuf,
+            Wire::Zmtp(c) => c.read_buffers(),
+            Wire::Raw(r) => (&mut r.inbuf, &mut []),
         }
     }
 

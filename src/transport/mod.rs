@@ -6,7 +6,7 @@ pub mod tcp;
 
 use crate::core::error::{Error, Result};
 use crate::core::options::Options;
-use std::io::{self, IoSlice, Read};
+use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::os::fd::{AsRawFd, RawFd};
 
 /// A parsed endpoint URI.
@@ -122,6 +122,18 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+        }
+    }
+
+    /// Reads into `first`, then `second` (one `readv`); a plain `read` when `second` is empty.
+    pub fn read_two(&mut self, first: &mut [u8], second: &mut [u8]) -> io::Result<usize> {
+        if second.is_empty() {
+            return self.read(first);
+        }
+        let mut iov = [IoSliceMut::new(first), IoSliceMut::new(second)];
+        match self {
+            Stream::Tcp(s) => s.read_vectored(&mut iov),
+            Stream::Unix(s) => s.read_vectored(&mut iov),
         }
     }
 

@@ -29,7 +29,9 @@ pub enum Frame<'a> {
 pub enum Input {
     /// Into the read buffer: frames are taken with `next_frame`.
     Buffered,
-    /// Into a large frame's own payload; the frame, if that completed it.
+    /// Into a large frame's own payload; the frame, if that completed it. A read into
+    /// `read_buffers` that completed it may have put bytes into the read buffer after it:
+    /// `next_frame` takes those.
     Direct(Option<Frame<'static>>),
 }
 
@@ -92,19 +94,46 @@ impl Decoder {
         &mut self.buf[self.end..end]
     }
 
-    /// `n` bytes were written into the last `read_buffer`. When they went into the read
-    /// buffer, the caller then takes the frames with `next_frame` and calls `consumed`.
+    /// As `read_buffer`, with where a read goes on once the first slice is full (empty when
+    /// the first is the read buffer). While a large frame's own payload takes the read, the
+    /// read buffer follows it, up to `LARGE_FRAME`: one scattered read then completes the
+    /// payload and takes the next frame's header and the start of its body as well, where
+    /// plain reads took two, one for the payload and one for the next header.
+    pub fn read_buffers(&mut self) -> (&mut [u8], &mut [u8]) {
+        let direct = matches!(&self.state,
+            State::Body { msg, filled, .. } if msg.len() - *filled >= LARGE_FRAME);
+        if !direct {
+            return (self.read_buffer(), &mut []);
+        }
+        self.direct = true;
+        // Entering the body took every buffered byte (start == end).
+        let (from, to) = (self.end, (self.end + LARGE_FRAME).min(self.buf.len()));
+        let State::Body { msg, filled, .. } = &mut self.state else {
+            unreachable!()
+        };
+        (&mut msg.data_mut()[*filled..], &mut self.buf[from..to])
+    }
+
+    /// `n` bytes were written into the last `read_buffer`, or `read_buffers` in order. When
+    /// any went into the read buffer, the caller then takes the frames with `next_frame` (after
+    /// the completed large frame, if there is one) and calls `consumed`.
     #[inline]
     pub fn filled(&mut self, n: usize) -> Input {
         if std::mem::take(&mut self.direct) {
             let State::Body { msg, filled, .. } = &mut self.state else {
                 unreachable!("direct read outside a frame body");
             };
-            assert!(n <= msg.len() - *filled, "read past the read buffer");
-            *filled += n;
+            let into_payload = n.min(msg.len() - *filled);
+            *filled += into_payload;
             if *filled < msg.len() {
                 return Input::Direct(None);
             }
+            let after = n - into_payload;
+            assert!(
+                after <= self.buf.len() - self.end,
+                "read past the read buffer"
+            );
+            self.end += after;
             let State::Body { flags, msg, .. } = std::mem::replace(&mut self.state, State::Header)
             else {
                 unreachable!()
@@ -201,7 +230,7 @@ impl Decoder {
         F: FnMut(Frame<'_>) -> Result<(), ProtocolError>,
     {
         match self.filled(n) {
-            Input::Direct(Some(frame)) => return on_frame(frame),
+            Input::Direct(Some(frame)) => on_frame(frame)?,
             Input::Direct(None) => return Ok(()),
             Input::Buffered => {}
         }
@@ -367,6 +396,74 @@ mod tests {
         assert_eq!(frames[1].1.data(), b"after");
     }
 
+    /// Feeds `stream` through `read_buffers` as a kernel would through readv, at most `limit`
+    /// bytes a read; the frames, and how many reads it took.
+    fn feed_scattered(d: &mut Decoder, stream: &[u8], limit: usize) -> (Vec<Got>, usize) {
+        let mut got = Vec::new();
+        let mut rest = stream;
+        let mut reads = 0;
+        while !rest.is_empty() {
+            let (a, b) = d.read_buffers();
+            let n = (a.len() + b.len()).min(rest.len()).min(limit);
+            let in_a = n.min(a.len());
+            a[..in_a].copy_from_slice(&rest[..in_a]);
+            b[..n - in_a].copy_from_slice(&rest[in_a..n]);
+            rest = &rest[n..];
+            reads += 1;
+            d.decode(n, &mut |f| {
+                got.push(match f {
+                    Frame::Greeting(_) => Got::Greeting,
+                    Frame::Borrowed { flags, body } => Got::Frame(flags, body.to_vec(), false),
+                    Frame::Owned { flags, msg } => Got::Frame(flags, msg.data().to_vec(), true),
+                });
+                Ok(())
+            })
+            .unwrap();
+        }
+        (got, reads)
+    }
+
+    #[test]
+    fn one_scattered_read_completes_a_payload_and_takes_the_next_header() {
+        const N: usize = 50;
+        const SIZE: usize = 64 << 10;
+        let mut stream = greeting();
+        let mut want = vec![Got::Greeting];
+        for i in 0..N {
+            let body: Vec<u8> = (0..SIZE).map(|j| (i * 31 + j * 7) as u8).collect();
+            stream.extend(frame(u8::from(i % 3 == 0), &body));
+            want.push(Got::Frame(u8::from(i % 3 == 0) | FLAG_LONG, body, true));
+            if i % 10 == 9 {
+                // Small frames in between come with the header read.
+                stream.extend(frame(0, b"small"));
+                want.push(Got::Frame(0, b"small".to_vec(), false));
+            }
+        }
+        stream.extend(frame(0, b"end"));
+        want.push(Got::Frame(0, b"end".to_vec(), false));
+        // A kernel that has everything: one read per large frame after the first (which
+        // needs the greeting and its header first), where plain reads took two.
+        let mut d = Decoder::new(-1);
+        let (got, reads) = feed_scattered(&mut d, &stream, usize::MAX);
+        assert!(got == want, "frames differ");
+        assert!(reads <= N + 3, "{reads} reads for {N} large frames");
+        // Any split of the stream into reads, across the payload's end and the header's.
+        for limit in [
+            1,
+            9,
+            100,
+            LARGE_FRAME - 1,
+            LARGE_FRAME + 3,
+            SIZE - 1,
+            SIZE + 9,
+            SIZE * 3,
+        ] {
+            let mut d = Decoder::new(-1);
+            let (got, _) = feed_scattered(&mut d, &stream, limit);
+            assert!(got == want, "frames differ at a limit of {limit}");
+        }
+    }
+
     #[test]
     fn direct_buffer_is_the_message_payload() {
         let mut d = Decoder::new(-1);
@@ -388,6 +485,9 @@ mod tests {
         let msg = got.unwrap();
         assert!(msg.data() == &body[..]);
         assert!(!msg.is_shared());
+        // The buffer alone now: no payload for a scattered read to fill first.
+        let (a, b) = d.read_buffers();
+        assert_eq!((a.len(), b.len()), (LARGE_FRAME, 0));
         // Back to the shared buffer afterwards, a little at a time while frames are large
         // (the next large body goes straight into its payload too), all of it after a small
         // frame.

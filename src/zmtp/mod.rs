@@ -142,6 +142,13 @@ impl Codec {
         self.decoder.read_buffer()
     }
 
+    /// As [`read_buffer`](Codec::read_buffer), and where a scattered read goes on once that
+    /// is full: after a large frame's payload, the buffer for the next header (empty when the
+    /// first slice is the buffer). `n` of [`process`](Codec::process) counts both, in order.
+    pub fn read_buffers(&mut self) -> (&mut [u8], &mut [u8]) {
+        self.decoder.read_buffers()
+    }
+
     /// `n` bytes were read into the last [`read_buffer`](Codec::read_buffer): decodes them,
     /// reporting what the peer did through `on_event`. An error is final: the connection must
     /// be closed (after writing any pending output, if desired).
@@ -159,27 +166,39 @@ impl Codec {
         }
         let conn = &mut self.conn;
         let result = match self.decoder.filled(n) {
-            Input::Direct(Some(frame)) => conn.on_frame(frame, on_event),
             Input::Direct(None) => Ok(()),
-            Input::Buffered => {
-                let result = loop {
-                    match self.decoder.next_frame() {
-                        Ok(Some(frame)) => {
-                            if let Err(e) = conn.on_frame(frame, on_event) {
-                                break Err(e);
-                            }
-                        }
-                        Ok(None) => break Ok(()),
-                        Err(e) => break Err(e),
-                    }
-                };
-                self.decoder.consumed();
-                result
-            }
+            // The frames the same read brought into the buffer after it follow.
+            Input::Direct(Some(frame)) => conn
+                .on_frame(frame, on_event)
+                .and_then(|()| Self::buffered_frames(&mut self.decoder, conn, on_event)),
+            Input::Buffered => Self::buffered_frames(&mut self.decoder, conn, on_event),
         };
         if let Err(e) = &result {
             conn.failed = Some(e.clone());
         }
+        result
+    }
+
+    /// Every whole frame in the read buffer to `conn`, in order, stopping at the first error;
+    /// then makes room for the next read.
+    #[inline]
+    fn buffered_frames<F: FnMut(Event)>(
+        decoder: &mut Decoder,
+        conn: &mut Connection,
+        on_event: &mut F,
+    ) -> Result<(), ProtocolError> {
+        let result = loop {
+            match decoder.next_frame() {
+                Ok(Some(frame)) => {
+                    if let Err(e) = conn.on_frame(frame, on_event) {
+                        break Err(e);
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        decoder.consumed();
         result
     }
 
