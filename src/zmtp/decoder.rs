@@ -284,6 +284,16 @@ mod tests {
         Frame(u8, Vec<u8>, bool),
     }
 
+    impl From<Frame<'_>> for Got {
+        fn from(f: Frame<'_>) -> Got {
+            match f {
+                Frame::Greeting(_) => Got::Greeting,
+                Frame::Borrowed { flags, body } => Got::Frame(flags, body.to_vec(), false),
+                Frame::Owned { flags, msg } => Got::Frame(flags, msg.data().to_vec(), true),
+            }
+        }
+    }
+
     fn feed(d: &mut Decoder, data: &[u8], chunk: usize) -> Result<Vec<Got>, ProtocolError> {
         let mut got = Vec::new();
         let mut rest = data;
@@ -294,11 +304,7 @@ mod tests {
             buf[..n].copy_from_slice(&rest[..n]);
             rest = &rest[n..];
             d.decode(n, &mut |f| {
-                got.push(match f {
-                    Frame::Greeting(_) => Got::Greeting,
-                    Frame::Borrowed { flags, body } => Got::Frame(flags, body.to_vec(), false),
-                    Frame::Owned { flags, msg } => Got::Frame(flags, msg.data().to_vec(), true),
-                });
+                got.push(Got::from(f));
                 Ok(())
             })?;
         }
@@ -411,11 +417,7 @@ mod tests {
             rest = &rest[n..];
             reads += 1;
             d.decode(n, &mut |f| {
-                got.push(match f {
-                    Frame::Greeting(_) => Got::Greeting,
-                    Frame::Borrowed { flags, body } => Got::Frame(flags, body.to_vec(), false),
-                    Frame::Owned { flags, msg } => Got::Frame(flags, msg.data().to_vec(), true),
-                });
+                got.push(Got::from(f));
                 Ok(())
             })
             .unwrap();
