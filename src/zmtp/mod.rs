@@ -202,7 +202,7 @@ impl Codec {
         result
     }
 
-    /// Feeds `data` through `read_buffer` and `process` (for tests and callers that already
+    /// Feeds `data` through `read_buffers` and `process` (for tests and callers that already
     /// hold the bytes).
     pub fn input<F: FnMut(Event)>(
         &mut self,
@@ -210,10 +210,14 @@ impl Codec {
         on_event: &mut F,
     ) -> Result<(), ProtocolError> {
         while !data.is_empty() {
-            let buf = self.read_buffer();
-            let n = buf.len().min(data.len());
+            // As a scattered read would: the first slice, then the second.
+            let (first, second) = self.read_buffers();
+            let in_first = first.len().min(data.len());
+            first[..in_first].copy_from_slice(&data[..in_first]);
+            let in_second = second.len().min(data.len() - in_first);
+            second[..in_second].copy_from_slice(&data[in_first..in_first + in_second]);
+            let n = in_first + in_second;
             assert!(n > 0, "empty read buffer");
-            buf[..n].copy_from_slice(&data[..n]);
             self.process(n, on_event)?;
             data = &data[n..];
         }
@@ -750,7 +754,9 @@ mod tests {
     #[test]
     fn frames_of_every_size() {
         let (mut a, _b) = connected(cfg("PAIR"), cfg("PAIR"));
-        let sizes = [0usize, 1, 40, 41, 255, 256, 257, 8192, 8193, 65536, 100_000];
+        let sizes = [
+            0usize, 1, 40, 41, 255, 256, 257, 8192, 8193, 65536, 100_000, 3,
+        ];
         for (i, &n) in sizes.iter().enumerate() {
             let mut m = Msg::from_slice(&vec![i as u8; n]);
             m.set_more(i + 1 < sizes.len());
