@@ -165,8 +165,7 @@ pub const MAP_MIN: usize = 256 << 10;
 pub unsafe fn map_for_reading(ptr: *const u8, len: usize) {
     const CHUNK: usize = 1024; // pages looked at per mincore call
     let page = page_size();
-    let start = ptr as usize & !(page - 1);
-    let end = (ptr as usize + len).div_ceil(page) * page;
+    let (start, end) = page_span(ptr, len);
     let mut resident = [0u8; CHUNK];
     let mut at = start;
     while at < end {
@@ -201,6 +200,13 @@ pub unsafe fn map_for_reading(ptr: *const u8, len: usize) {
     }
 }
 
+/// The page-aligned addresses around `[ptr, ptr + len)`: its first page and the end of its last.
+fn page_span(ptr: *const u8, len: usize) -> (usize, usize) {
+    let page = page_size();
+    let start = ptr as usize & !(page - 1);
+    (start, (ptr as usize + len).div_ceil(page) * page)
+}
+
 fn page_size() -> usize {
     static PAGE: AtomicUsize = AtomicUsize::new(0);
     match PAGE.load(Ordering::Relaxed) {
@@ -220,12 +226,11 @@ fn page_size() -> usize {
 /// How many of the pages holding `[ptr, ptr + len)` are mapped, and how many there are.
 #[cfg(test)]
 pub fn mapped_pages(ptr: *const u8, len: usize) -> (usize, usize) {
-    let page = page_size();
-    let start = ptr as usize & !(page - 1);
-    let pages = (ptr as usize + len).div_ceil(page) - start / page;
+    let (start, end) = page_span(ptr, len);
+    let pages = (end - start) / page_size();
     let mut v = vec![0u8; pages];
     // SAFETY: the caller's range is mapped; `v` has a byte per page.
-    let r = unsafe { libc::mincore(start as *mut libc::c_void, pages * page, v.as_mut_ptr()) };
+    let r = unsafe { libc::mincore(start as *mut libc::c_void, end - start, v.as_mut_ptr()) };
     assert_eq!(r, 0, "mincore");
     (v.iter().filter(|r| *r & 1 != 0).count(), pages)
 }

@@ -1,5 +1,5 @@
 //! A sans-I/O codec for ZMTP 3.0/3.1 (RFC 23 and 37): bytes in, events and bytes out, no
-//! sockets and no clocks. The I/O engine reads into [`Codec::read_buffer`], calls
+//! sockets and no clocks. The I/O engine reads into [`Codec::read_buffers`], calls
 //! [`Codec::process`], and writes what [`Codec::output_slices`] hands it; everything between —
 //! greeting, security handshake, framing, heartbeats, subscriptions — is decided here.
 
@@ -135,21 +135,16 @@ impl Codec {
         self.conn.version
     }
 
-    /// Where the next read from the socket should go (never empty). While a large frame is
-    /// arriving this is the unfilled rest of its own payload, so the kernel writes into the
-    /// message directly; otherwise it is the free part of a 64 KiB buffer.
-    pub fn read_buffer(&mut self) -> &mut [u8] {
-        self.decoder.read_buffer()
-    }
-
-    /// As [`read_buffer`](Codec::read_buffer), and where a scattered read goes on once that
-    /// is full: after a large frame's payload, the buffer for the next header (empty when the
-    /// first slice is the buffer). `n` of [`process`](Codec::process) counts both, in order.
+    /// Where the next read from the socket should go: the first slice (never empty), then the
+    /// second. While a large frame is arriving the first is the unfilled rest of its own
+    /// payload, so the kernel writes into the message directly, and the second the buffer
+    /// for the next header; otherwise the first is the free part of a 64 KiB buffer and the
+    /// second is empty. `n` of [`process`](Codec::process) counts both, in order.
     pub fn read_buffers(&mut self) -> (&mut [u8], &mut [u8]) {
         self.decoder.read_buffers()
     }
 
-    /// `n` bytes were read into the last [`read_buffer`](Codec::read_buffer): decodes them,
+    /// `n` bytes were read into the last [`read_buffers`](Codec::read_buffers): decodes them,
     /// reporting what the peer did through `on_event`. An error is final: the connection must
     /// be closed (after writing any pending output, if desired).
     ///
@@ -828,7 +823,7 @@ mod tests {
         let mut pos = 0;
         let mut in_place = 0;
         while pos < wire.len() {
-            let buf = b.read_buffer();
+            let (buf, _) = b.read_buffers();
             let n = buf.len().min(1500).min(wire.len() - pos);
             // A read into the message's own payload ends exactly where its body ends.
             if pos + buf.len() == 9 + body.len() {
